@@ -1,0 +1,66 @@
+//! Engine.IO protocol v4 server, wire-compatible with Node's `engine.io` 6: HTTP long-polling,
+//! WebSocket, the upgrade from one to the other, heartbeats, limits and CORS.
+//!
+//! The layer above (Socket.IO, or your application) implements [`Handler`] and sends through
+//! [`Socket`]. The server mounts as a tower service ([`EngineIo::layer`], [`EngineIo::service`])
+//! in hyper, axum or any tower stack, or runs alone with [`EngineIo::listen`].
+//!
+//! # Layout
+//! - `packet`, `payload`: the codec (packets, polling payloads).
+//! - `config`, `cors`: options with Node's defaults.
+//! - `server`: the [`EngineIo`] handle and the request router; `service`: tower glue;
+//!   `listen`: the standalone server.
+//! - `engine`: the session registry and the [`Handler`] trait; `socket`: one session;
+//!   `handshake`: opening one; `heartbeat`: pings and timeouts.
+//! - `transport::polling`, `transport::websocket`: the transports and the upgrade.
+//! - `errors`: the HTTP errors of refused requests; `request`: the handshake request kept
+//!   for the upper layer; `sid`: session ids.
+//!
+//! # Example
+//! ```no_run
+//! use std::sync::Arc;
+//! use engineio::{Config, EngineIo, Handler, Message, Socket};
+//!
+//! struct Echo;
+//! impl Handler for Echo {
+//!     type Data = ();
+//!     fn on_message(&self, socket: &Arc<Socket<()>>, message: Message) {
+//!         let _ = socket.send(message);
+//!     }
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> std::io::Result<()> {
+//!     EngineIo::new(Config::default(), Echo).listen("127.0.0.1:3000").await
+//! }
+//! ```
+
+mod config;
+mod cors;
+mod engine;
+mod errors;
+mod handshake;
+mod heartbeat;
+mod listen;
+mod message;
+mod packet;
+mod payload;
+mod request;
+mod server;
+mod service;
+mod sid;
+mod socket;
+mod transport;
+
+pub use config::{
+    AllowRequestFuture, Config, ConfigBuilder, CookieOptions, SameSite, TransportKind,
+};
+pub use cors::{Cors, Origin};
+pub use engine::Handler;
+pub use message::{Message, Str};
+pub use packet::Frame;
+pub use request::{RemoteAddr, RequestInfo};
+pub use server::EngineIo;
+pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
+pub use sid::Sid;
+pub use socket::{CloseReason, SessionClosed, Socket};

@@ -1,0 +1,113 @@
+//! The HTTP request that opened a session, kept for the upper layer (Socket.IO builds its
+//! `handshake` from it).
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use http::{HeaderMap, Method, Uri, Version};
+
+/// The remote address of a connection, as a request extension. The standalone server sets it;
+/// when mounting the service elsewhere, insert it (for example from axum's `ConnectInfo`) so
+/// that sessions know their peer's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// The handshake request of a session.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// Request method.
+    pub method: Method,
+    /// Request URI (path and query).
+    pub uri: Uri,
+    /// HTTP version.
+    pub version: Version,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The peer's address, when known (see [`RemoteAddr`]).
+    pub remote_addr: Option<SocketAddr>,
+    /// When the request arrived.
+    pub time: SystemTime,
+}
+
+impl RequestInfo {
+    pub(crate) fn from_request<B>(req: &http::Request<B>) -> Self {
+        RequestInfo {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            headers: req.headers().clone(),
+            remote_addr: req.extensions().get::<RemoteAddr>().map(|a| a.0),
+            time: SystemTime::now(),
+        }
+    }
+
+    /// The query parameters, percent-decoded, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.uri.query().map(parse_query).unwrap_or_default()
+    }
+
+    /// The first value of a query parameter, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Parses an `application/x-www-form-urlencoded` query as URLSearchParams does.
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(pair), String::new()),
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_decoded_like_url_search_params() {
+        assert_eq!(
+            parse_query("EIO=4&transport=polling&t=a%20b+c&x&bad=%zz"),
+            vec![
+                ("EIO".into(), "4".into()),
+                ("transport".into(), "polling".into()),
+                ("t".into(), "a b c".into()),
+                ("x".into(), String::new()),
+                ("bad".into(), "%zz".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! The server handle and the request router: which request goes to which transport, and the
+//! checks Node makes first, in Node's order (transport, origin, session id, then for
+//! handshakes: method, WebSocket upgrade, `allow_request`, protocol version).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use tokio::net::{TcpListener, ToSocketAddrs};
+
+use crate::config::{Config, TransportKind};
+use crate::engine::{Engine, Handler};
+use crate::errors::RequestError;
+use crate::handshake;
+use crate::request::RequestInfo;
+use crate::sid::Sid;
+use crate::socket::Socket;
+use crate::transport::{polling, websocket};
+
+/// An Engine.IO server. Cheap to clone; every clone is the same server.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use engineio::{Config, EngineIo, Handler, Message, Socket};
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     type Data = ();
+///     fn on_message(&self, socket: &Arc<Socket<()>>, message: Message) {
+///         let _ = socket.send(message);
+///     }
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// EngineIo::new(Config::default(), Echo).listen("127.0.0.1:3000").await
+/// # }
+/// ```
+pub struct EngineIo<D> {
+    pub(crate) engine: Arc<Engine<D>>,
+}
+
+impl<D> Clone for EngineIo<D> {
+    fn clone(&self) -> Self {
+        EngineIo {
+            engine: Arc::clone(&self.engine),
+        }
+    }
+}
+
+impl<D> std::fmt::Debug for EngineIo<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineIo")
+            .field("path", &self.engine.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: Default + Send + Sync + 'static> EngineIo<D> {
+    /// A server with these options whose sessions are handled by `handler`.
+    pub fn new<H: Handler<Data = D>>(config: Config, handler: H) -> Self {
+        EngineIo {
+            engine: Arc::new(Engine::new(config, Box::new(handler))),
+        }
+    }
+
+    /// The options.
+    pub fn config(&self) -> &Config {
+        &self.engine.config
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        self.engine.count()
+    }
+
+    /// An open session.
+    pub fn session(&self, id: Sid) -> Option<Arc<Socket<D>>> {
+        self.engine.get(id)
+    }
+
+    /// Stops accepting handshakes and closes every session with
+    /// [`CloseReason::ForcedServerClose`](crate::CloseReason::ForcedServerClose). A running
+    /// [`serve`](Self::serve) returns.
+    pub fn close(&self) {
+        self.engine.close();
+    }
+
+    /// Binds `addr` and serves until [`close`](Self::close) is called. Requests outside the
+    /// path get 404.
+    pub async fn listen(&self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve(listener).await
+    }
+
+    /// Serves connections accepted by `listener` until [`close`](Self::close) is called.
+    pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        crate::listen::serve(self.clone(), listener).await
+    }
+
+    /// Handles one HTTP request whose path is under the server's path.
+    pub(crate) async fn handle<B>(&self, req: Request<B>) -> Response<Bytes>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(cors) = &self.engine.config.cors else {
+            return self.route(req).await.unwrap_or_else(|e| e.response());
+        };
+        if req.method() == Method::OPTIONS {
+            let mut res = polling::empty(StatusCode::NO_CONTENT);
+            cors.apply_preflight(req.headers(), res.headers_mut());
+            return res;
+        }
+        let request_headers = req.headers().clone();
+        let mut res = self.route(req).await.unwrap_or_else(|e| e.response());
+        cors.apply(&request_headers, res.headers_mut());
+        res
+    }
+
+    async fn route<B>(&self, mut req: Request<B>) -> Result<Response<Bytes>, RequestError>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let config = &self.engine.config;
+        let query = EioQuery::parse(req.uri().query().unwrap_or(""));
+        let transport = query
+            .transport
+            .and_then(TransportKind::parse)
+            .filter(|t| config.accepts(*t))
+            .ok_or(RequestError::UnknownTransport)?;
+        if let Some(origin) = req.headers().get(header::ORIGIN) {
+            let valid = origin
+                .as_bytes()
+                .iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
+            if !valid {
+                return Err(RequestError::BadRequest);
+            }
+        }
+        let wants_websocket =
+            transport == TransportKind::WebSocket && websocket::is_upgrade_request(req.headers());
+
+        if let Some(sid) = query.sid {
+            let socket = Sid::parse(sid)
+                .and_then(|sid| self.engine.get(sid))
+                .ok_or(RequestError::UnknownSid)?;
+            return self
+                .route_session(socket, transport, wants_websocket, req)
+                .await;
+        }
+
+        // A handshake.
+        if req.method() != Method::GET {
+            return Err(RequestError::BadHandshakeMethod);
+        }
+        if transport == TransportKind::WebSocket && !wants_websocket {
+            return Err(RequestError::BadRequest);
+        }
+        if self.engine.is_closed() {
+            return Err(RequestError::Forbidden("Server is closing".to_owned()));
+        }
+        let request = Arc::new(RequestInfo::from_request(&req));
+        if let Some(allow) = &config.allow_request {
+            allow(Arc::clone(&request))
+                .await
+                .map_err(RequestError::Forbidden)?;
+        }
+        if query.eio != Some("4") {
+            return Err(RequestError::UnsupportedProtocolVersion);
+        }
+        let supports_binary = !query.b64;
+        let socket = handshake::open(&self.engine, request, transport, supports_binary)
+            .map_err(|_| RequestError::BadRequest)?;
+        let mut res = match transport {
+            TransportKind::Polling => polling::handshake_response(&socket, req.headers()),
+            TransportKind::WebSocket => {
+                let res = websocket::switching_protocols(req.headers());
+                websocket::spawn_session(Arc::clone(&socket), hyper::upgrade::on(&mut req));
+                res
+            }
+        };
+        let cookie = config
+            .cookie
+            .as_ref()
+            .and_then(|c| HeaderValue::from_str(&c.header_value(socket.id().as_str())).ok());
+        if let Some(v) = cookie {
+            res.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        Ok(res)
+    }
+
+    async fn route_session<B>(
+        &self,
+        socket: Arc<Socket<D>>,
+        transport: TransportKind,
+        wants_websocket: bool,
+        mut req: Request<B>,
+    ) -> Result<Response<Bytes>, RequestError>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if wants_websocket {
+            let mut st = socket.lock();
+            if st.transport == TransportKind::WebSocket || st.websocket_attached {
+                // A second WebSocket for the session: accepted and closed at once, as Node does.
+                drop(st);
+                let res = websocket::switching_protocols(req.headers());
+                websocket::spawn_refusal(hyper::upgrade::on(&mut req));
+                return Ok(res);
+            }
+            if !self.engine.config.allow_upgrades {
+                return Err(RequestError::BadRequest);
+            }
+            st.websocket_attached = true;
+            drop(st);
+            let res = websocket::switching_protocols(req.headers());
+            websocket::spawn_upgrade(socket, hyper::upgrade::on(&mut req));
+            return Ok(res);
+        }
+        if transport != socket.transport() || transport == TransportKind::WebSocket {
+            return Err(RequestError::BadRequest);
+        }
+        let (parts, body) = req.into_parts();
+        Ok(match parts.method {
+            Method::GET => polling::get(socket, &parts.headers).await,
+            Method::POST => polling::post(socket, &parts.headers, body).await,
+            _ => polling::empty(StatusCode::INTERNAL_SERVER_ERROR),
+        })
+    }
+}
+
+/// The query parameters the router reads. Nothing else from the query is looked at, and no
+/// value is ever used as a key of anything (`transport=__proto__` is just unknown).
+#[derive(Debug, Default)]
+struct EioQuery<'a> {
+    eio: Option<&'a str>,
+    transport: Option<&'a str>,
+    sid: Option<&'a str>,
+    b64: bool,
+}
+
+impl<'a> EioQuery<'a> {
+    fn parse(query: &'a str) -> Self {
+        let mut q = EioQuery::default();
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "EIO" if q.eio.is_none() => q.eio = Some(value),
+                "transport" if q.transport.is_none() => q.transport = Some(value),
+                "sid" if q.sid.is_none() => q.sid = Some(value),
+                "b64" => q.b64 = true,
+                _ => {}
+            }
+        }
+        q
+    }
+}

@@ -1,0 +1,306 @@
+//! A session ("engine socket"): its outbound queue, its transport state and how it closes.
+//!
+//! Every transport works the same way: packets to send go into one queue under a short-lived
+//! std mutex (never held across `.await`), and the `writer` notification wakes whoever writes
+//! for the session now: a pending polling GET, or the session's WebSocket task. What a peer
+//! sends is decoded by the transport and handed to [`Socket::on_packet`], in arrival order.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::config::TransportKind;
+use crate::engine::Engine;
+use crate::message::Message;
+use crate::packet::{DecodeError, Frame, Packet};
+use crate::request::RequestInfo;
+use crate::sid::Sid;
+
+/// Why a session closed, named as Node's engine.io names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The peer closed the connection, or sent a close packet over polling.
+    TransportClose,
+    /// The transport failed: an aborted or overlapping request, an oversized WebSocket
+    /// message, a protocol violation of the transport, a ping sent by a v4 client.
+    TransportError,
+    /// No pong arrived within `pingTimeout`.
+    PingTimeout,
+    /// The server closed the session ([`Socket::close`]).
+    ForcedClose,
+    /// The peer sent a packet that could not be decoded.
+    ParseError,
+    /// The whole server was shut down.
+    ForcedServerClose,
+}
+
+impl CloseReason {
+    /// The reason as Node's engine.io spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ForcedClose => "forced close",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedServerClose => "forced server close",
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message could not be queued because the session is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClosed;
+
+impl std::fmt::Display for SessionClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the session is closed")
+    }
+}
+
+impl std::error::Error for SessionClosed {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Open,
+    /// The server closes the session once what is queued (ending with a close packet on
+    /// polling) has been written.
+    Closing,
+    Closed(CloseReason),
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) phase: Phase,
+    pub(crate) transport: TransportKind,
+    /// A WebSocket is attached for an upgrade (or is the transport).
+    pub(crate) websocket_attached: bool,
+    /// The upgrade probe succeeded; polling requests are answered with a noop until the
+    /// client sends the upgrade packet.
+    pub(crate) upgrading: bool,
+    pub(crate) queue: VecDeque<Frame>,
+    pub(crate) get_pending: bool,
+    pub(crate) post_pending: bool,
+    pub(crate) awaiting_pong: bool,
+    pub(crate) heartbeat: Option<AbortHandle>,
+}
+
+/// One Engine.IO session, shared by its transport and the upper layer.
+///
+/// `D` is the upper layer's per-session data ([`Handler::Data`](crate::Handler::Data)).
+pub struct Socket<D> {
+    id: Sid,
+    request: Arc<RequestInfo>,
+    data: D,
+    /// Binary frames are allowed on the WebSocket (false when the client sent `b64`).
+    supports_binary: bool,
+    pub(crate) engine: Arc<Engine<D>>,
+    state: Mutex<State>,
+    /// Wakes the current writer: something was queued, or the state changed.
+    pub(crate) writer: Notify,
+    /// Wakes the heartbeat when the awaited pong arrives.
+    pub(crate) pong: Notify,
+    /// Wakes every task of the session when it closes.
+    pub(crate) closed: Notify,
+}
+
+impl<D> std::fmt::Debug for Socket<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: Default + Send + Sync + 'static> Socket<D> {
+    pub(crate) fn new(
+        id: Sid,
+        request: Arc<RequestInfo>,
+        data: D,
+        transport: TransportKind,
+        supports_binary: bool,
+        engine: Arc<Engine<D>>,
+    ) -> Self {
+        Socket {
+            id,
+            request,
+            data,
+            supports_binary,
+            engine,
+            state: Mutex::new(State {
+                phase: Phase::Open,
+                transport,
+                websocket_attached: transport == TransportKind::WebSocket,
+                upgrading: false,
+                queue: VecDeque::new(),
+                get_pending: false,
+                post_pending: false,
+                awaiting_pong: false,
+                heartbeat: None,
+            }),
+            writer: Notify::new(),
+            pong: Notify::new(),
+            closed: Notify::new(),
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> Sid {
+        self.id
+    }
+
+    /// The HTTP request that opened the session.
+    pub fn request(&self) -> &Arc<RequestInfo> {
+        &self.request
+    }
+
+    /// The upper layer's data for this session.
+    pub fn data(&self) -> &D {
+        &self.data
+    }
+
+    /// The Engine.IO protocol version of the session (always 4 for now).
+    pub fn protocol(&self) -> u8 {
+        4
+    }
+
+    /// The transport in use now.
+    pub fn transport(&self) -> TransportKind {
+        self.lock().transport
+    }
+
+    /// Whether the session is still open.
+    pub fn is_open(&self) -> bool {
+        self.lock().phase == Phase::Open
+    }
+
+    /// Whether binary messages go out as binary WebSocket frames (false when the client asked
+    /// for base64 with `b64`).
+    pub(crate) fn supports_binary(&self) -> bool {
+        self.supports_binary
+    }
+
+    /// Queues a message.
+    pub fn send(&self, message: Message) -> Result<(), SessionClosed> {
+        self.send_frame(Frame::message(message))
+    }
+
+    /// Queues an already encoded message packet (see [`Frame::from_encoded_message`]), so that
+    /// one encoding can be shared by many sessions.
+    pub fn send_frame(&self, frame: Frame) -> Result<(), SessionClosed> {
+        debug_assert!(frame.is_message());
+        let mut st = self.lock();
+        if st.phase != Phase::Open {
+            return Err(SessionClosed);
+        }
+        st.queue.push_back(frame);
+        drop(st);
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Closes the session from the server side: what is queued is still written, then the
+    /// session closes with [`CloseReason::ForcedClose`]. On polling the close packet waits for
+    /// the client's next GET (at most `close_timeout`, 30 s, as in Node).
+    pub fn close(self: &Arc<Self>) {
+        let mut st = self.lock();
+        if st.phase != Phase::Open {
+            return;
+        }
+        st.phase = Phase::Closing;
+        let polling = st.transport == TransportKind::Polling;
+        if polling {
+            st.queue.push_back(Frame::close());
+        }
+        let get_pending = st.get_pending;
+        drop(st);
+        self.writer.notify_one();
+        if polling && !get_pending {
+            let socket = Arc::clone(self);
+            let delay = self.engine.config.close_timeout;
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                socket.finish(CloseReason::ForcedClose);
+            });
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock is held cannot leave the state inconsistent in a way that
+        // matters more than stopping the session, so a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a control packet (ping, noop…) even while closing.
+    pub(crate) fn push_control(&self, frame: Frame) {
+        let mut st = self.lock();
+        if matches!(st.phase, Phase::Closed(_)) {
+            return;
+        }
+        st.queue.push_back(frame);
+        drop(st);
+        self.writer.notify_one();
+    }
+
+    /// Handles one packet received from the peer over `from`.
+    pub(crate) fn on_packet(
+        self: &Arc<Self>,
+        packet: Result<Packet, DecodeError>,
+        from: TransportKind,
+    ) {
+        match packet {
+            Ok(Packet::Message(message)) => {
+                if self.is_open() {
+                    self.engine.handler.on_message(self, message);
+                }
+            }
+            Ok(Packet::Pong(_)) => {
+                let mut st = self.lock();
+                if st.awaiting_pong {
+                    st.awaiting_pong = false;
+                    drop(st);
+                    self.pong.notify_one();
+                }
+            }
+            // Over WebSocket Node ignores a close packet; the session ends at the next ping
+            // timeout, or when the client closes the connection, as official clients do.
+            Ok(Packet::Close) if from == TransportKind::Polling => {
+                self.finish(CloseReason::TransportClose)
+            }
+            // In v4 only the server pings ("invalid heartbeat direction").
+            Ok(Packet::Ping(_)) => self.finish(CloseReason::TransportError),
+            Ok(Packet::Close | Packet::Open | Packet::Upgrade | Packet::Noop) => {}
+            Err(_) => self.finish(CloseReason::ParseError),
+        }
+    }
+
+    /// Closes the session now: it leaves the registry, its tasks stop, a pending GET is
+    /// answered, and the upper layer hears `reason`. Does nothing if already closed.
+    pub(crate) fn finish(self: &Arc<Self>, reason: CloseReason) {
+        let mut st = self.lock();
+        if matches!(st.phase, Phase::Closed(_)) {
+            return;
+        }
+        st.phase = Phase::Closed(reason);
+        st.queue.clear();
+        let heartbeat = st.heartbeat.take();
+        drop(st);
+        if let Some(h) = heartbeat {
+            h.abort();
+        }
+        self.engine.remove(self.id);
+        self.closed.notify_waiters();
+        self.writer.notify_waiters();
+        self.writer.notify_one();
+        tracing::debug!(sid = %self.id, %reason, "session closed");
+        self.engine.handler.on_close(self, reason);
+    }
+}

@@ -1,0 +1,259 @@
+//! The WebSocket transport: the HTTP upgrade, the upgrade of a polling session
+//! (`2probe`/`3probe`, then `5`), and the session loop. One task per WebSocket does both
+//! reading and writing, so an idle connection costs one task.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio_websockets::{Limits, Message as WsMessage, Payload, WebSocketStream};
+
+use crate::config::TransportKind;
+use crate::message::Message;
+use crate::packet::{BASE64, Frame, FrameKind, Packet, decode_text};
+use crate::socket::{CloseReason, Phase, Socket};
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// How long a closing handshake may take before the connection is dropped anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether the request is a valid WebSocket upgrade (RFC 6455 §4.2.1). A request without
+/// the `Upgrade` or `Sec-WebSocket-Key` headers is refused, never half-handled.
+pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+        && headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v.as_bytes() == b"13")
+        && headers.contains_key(header::SEC_WEBSOCKET_KEY)
+}
+
+/// The `101 Switching Protocols` response for a valid upgrade request.
+pub(crate) fn switching_protocols(headers: &HeaderMap) -> Response<Bytes> {
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let mut sha = sha1_smol::Sha1::new();
+    sha.update(key);
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
+    let mut res = Response::new(Bytes::new());
+    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = res.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    res
+}
+
+fn wrap(upgraded: hyper::upgrade::Upgraded, max_message: usize) -> Ws {
+    tokio_websockets::ServerBuilder::new()
+        .limits(Limits::default().max_payload_len(Some(max_message)))
+        .serve(TokioIo::new(upgraded))
+}
+
+/// Runs a session that was opened over WebSocket (its open packet is queued).
+pub(crate) fn spawn_session<D: Default + Send + Sync + 'static>(
+    socket: Arc<Socket<D>>,
+    on_upgrade: OnUpgrade,
+) {
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = wrap(upgraded, socket.engine.config.max_http_buffer_size);
+                run(socket, ws).await;
+            }
+            Err(_) => socket.finish(CloseReason::TransportError),
+        }
+    });
+}
+
+/// Runs the upgrade of a polling session to this WebSocket.
+pub(crate) fn spawn_upgrade<D: Default + Send + Sync + 'static>(
+    socket: Arc<Socket<D>>,
+    on_upgrade: OnUpgrade,
+) {
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = wrap(upgraded, socket.engine.config.max_http_buffer_size);
+                upgrade(socket, ws).await;
+            }
+            Err(_) => abandon_upgrade(&socket),
+        }
+    });
+}
+
+/// Accepts the WebSocket and closes it at once (a second WebSocket for a session, as Node
+/// does).
+pub(crate) fn spawn_refusal(on_upgrade: OnUpgrade) {
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            let mut ws = wrap(upgraded, 0);
+            let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
+        }
+    });
+}
+
+fn abandon_upgrade<D: Default + Send + Sync + 'static>(socket: &Socket<D>) {
+    let mut st = socket.lock();
+    st.websocket_attached = false;
+    st.upgrading = false;
+}
+
+async fn upgrade<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws: Ws) {
+    if probe_and_upgrade(&socket, &mut ws).await {
+        tracing::debug!(sid = %socket.id(), "session upgraded to websocket");
+        run(socket, ws).await;
+    } else {
+        abandon_upgrade(&socket);
+        let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
+    }
+}
+
+/// Answers the probe and waits for the upgrade packet; true once the session has switched to
+/// this WebSocket.
+async fn probe_and_upgrade<D: Default + Send + Sync + 'static>(
+    socket: &Arc<Socket<D>>,
+    ws: &mut Ws,
+) -> bool {
+    let deadline = tokio::time::sleep(socket.engine.config.upgrade_timeout);
+    tokio::pin!(deadline);
+    let closed = socket.closed.notified();
+    tokio::pin!(closed);
+    closed.as_mut().enable();
+    if !socket.is_open() {
+        return false;
+    }
+    loop {
+        let msg = tokio::select! {
+            _ = &mut deadline => return false,
+            _ = &mut closed => return false,
+            msg = ws.next() => msg,
+        };
+        let Some(Ok(msg)) = msg else { return false };
+        if !msg.is_text() {
+            return false;
+        }
+        match decode_text(Bytes::from(msg.into_payload())) {
+            Ok(Packet::Ping(data)) if &data[..] == b"probe" => {
+                if ws.send(to_ws(Frame::pong_probe(), true)).await.is_err() {
+                    return false;
+                }
+                socket.lock().upgrading = true;
+                // A pending GET is answered with a noop so the client can pause polling.
+                socket.writer.notify_waiters();
+            }
+            Ok(Packet::Upgrade) => {
+                let mut st = socket.lock();
+                if st.phase != Phase::Open {
+                    return false;
+                }
+                st.transport = TransportKind::WebSocket;
+                st.upgrading = false;
+                drop(st);
+                socket.writer.notify_waiters();
+                return true;
+            }
+            // Anything else before the upgrade packet closes this transport only.
+            _ => return false,
+        }
+    }
+}
+
+/// The session loop: write what is queued, read what arrives, until the session closes.
+async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws: Ws) {
+    let supports_binary = socket.supports_binary();
+    let mut batch = std::collections::VecDeque::new();
+    loop {
+        let notified = socket.writer.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let phase = {
+            let mut st = socket.lock();
+            std::mem::swap(&mut batch, &mut st.queue);
+            st.phase
+        };
+        if !batch.is_empty() {
+            let closed = socket.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            // Everything queued goes out with one flush.
+            let write = async {
+                for frame in batch.drain(..) {
+                    ws.feed(to_ws(frame, supports_binary)).await?;
+                }
+                ws.flush().await
+            };
+            let written = tokio::select! {
+                r = write => r.is_ok(),
+                _ = &mut closed => false,
+            };
+            batch.clear();
+            if !written {
+                socket.finish(CloseReason::TransportError);
+                break;
+            }
+        }
+        match phase {
+            Phase::Closed(_) => break,
+            Phase::Closing => {
+                socket.finish(CloseReason::ForcedClose);
+                break;
+            }
+            Phase::Open => {}
+        }
+        tokio::select! {
+            biased;
+            _ = &mut notified => {}
+            msg = ws.next() => match msg {
+                Some(Ok(msg)) => {
+                    if msg.is_text() {
+                        let packet = decode_text(Bytes::from(msg.into_payload()));
+                        socket.on_packet(packet, TransportKind::WebSocket);
+                    } else if msg.is_binary() {
+                        let data = Bytes::from(msg.into_payload());
+                        socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
+                    } else if msg.is_close() {
+                        socket.finish(CloseReason::TransportClose);
+                    }
+                    // Ping and pong frames are answered by the WebSocket layer.
+                }
+                None => socket.finish(CloseReason::TransportClose),
+                Some(Err(e)) => {
+                    tracing::debug!(sid = %socket.id(), error = %e, "websocket error");
+                    socket.finish(CloseReason::TransportError);
+                }
+            }
+        }
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
+}
+
+fn to_ws(frame: Frame, supports_binary: bool) -> WsMessage {
+    match frame.0 {
+        FrameKind::Text(text) => WsMessage::text(Payload::from(text)),
+        FrameKind::Binary(data) if supports_binary => WsMessage::binary(Payload::from(data)),
+        FrameKind::Binary(data) => {
+            let mut buf = BytesMut::with_capacity(1 + data.len().div_ceil(3) * 4);
+            buf.put_u8(b'b');
+            buf.put_slice(BASE64.encode(&data).as_bytes());
+            WsMessage::text(Payload::from(buf))
+        }
+    }
+}
