@@ -52,6 +52,17 @@ impl RequestError {
         }
     }
 
+    /// The response; a refused upgrade request also gets `Connection: close`, as Node ends
+    /// such connections instead of keeping a half-negotiated one alive.
+    pub(crate) fn response_to(&self, upgrade_request: bool) -> http::Response<Bytes> {
+        let mut res = self.response();
+        if upgrade_request {
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        res
+    }
+
     pub(crate) fn response(&self) -> http::Response<Bytes> {
         let body =
             serde_json::json!({ "code": self.code(), "message": self.message() }).to_string();

@@ -106,7 +106,11 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let Some(cors) = &self.engine.config.cors else {
-            return self.route(req).await.unwrap_or_else(|e| e.response());
+            let upgrade = req.headers().contains_key(header::UPGRADE);
+            return self
+                .route(req)
+                .await
+                .unwrap_or_else(|e| e.response_to(upgrade));
         };
         if req.method() == Method::OPTIONS {
             let mut res = polling::empty(StatusCode::NO_CONTENT);
@@ -114,7 +118,11 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
             return res;
         }
         let request_headers = req.headers().clone();
-        let mut res = self.route(req).await.unwrap_or_else(|e| e.response());
+        let upgrade = request_headers.contains_key(header::UPGRADE);
+        let mut res = self
+            .route(req)
+            .await
+            .unwrap_or_else(|e| e.response_to(upgrade));
         cors.apply(&request_headers, res.headers_mut());
         res
     }
