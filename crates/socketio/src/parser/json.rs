@@ -1,0 +1,414 @@
+//! The default parser, wire-compatible with npm socket.io-parser: text packets
+//! `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`, binary as attachments.
+
+use bytes::Bytes;
+use serde::Serialize;
+use smol_str::SmolStr;
+
+use super::binary::{self, PartialPacket, Sink, WithPlaceholders};
+use super::encoded::{Encoded, MESSAGE_PREFIX};
+use super::{Decoder, Parser};
+use crate::validate::{self, check_namespace};
+use crate::{
+    DecodeError, EncodeError, MAIN_NAMESPACE, Packet, PacketType, Payload, RawJson, Value,
+};
+
+/// The JSON parser (npm `socket.io-parser`), Socket.IO's default.
+///
+/// ```
+/// use socketio::{Decoder, JsonParser, Parser};
+///
+/// let parser = JsonParser::default();
+/// let mut decoder = parser.decoder();
+/// let packet = decoder.decode_str(r#"2/chat,5["message","hello"]"#).unwrap().unwrap();
+/// assert_eq!((packet.nsp().as_str(), packet.id(), packet.event_name()), ("/chat", Some(5), Some("message")));
+/// let (text,): (&str,) = packet.args().unwrap();
+/// assert_eq!(text, "hello");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonParser {
+    max_attachments: usize,
+}
+
+impl JsonParser {
+    /// socket.io-parser's default limit on attachments per packet (CVE-2026-33151).
+    pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+
+    /// A parser with the default attachment limit.
+    pub fn new() -> JsonParser {
+        JsonParser {
+            max_attachments: Self::DEFAULT_MAX_ATTACHMENTS,
+        }
+    }
+
+    /// The same parser whose decoders refuse packets announcing more than `max` attachments.
+    pub fn with_max_attachments(self, max: usize) -> JsonParser {
+        JsonParser {
+            max_attachments: max,
+        }
+    }
+
+    /// The attachment limit of its decoders.
+    pub fn max_attachments(&self) -> usize {
+        self.max_attachments
+    }
+}
+
+impl Default for JsonParser {
+    fn default() -> Self {
+        JsonParser::new()
+    }
+}
+
+impl Parser for JsonParser {
+    type Decoder = JsonDecoder;
+
+    fn decoder(&self) -> JsonDecoder {
+        JsonDecoder {
+            max_attachments: self.max_attachments,
+            partial: None,
+        }
+    }
+
+    fn encode(&self, packet: &Packet) -> Result<Encoded, EncodeError> {
+        let kind = packet.kind();
+        let (nsp, id) = (packet.nsp().as_str(), packet.id());
+        match packet.payload() {
+            None => {
+                let mut buf = Vec::with_capacity(8 + nsp.len());
+                write_header(&mut buf, kind, 0, nsp, id)?;
+                Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
+            }
+            Some(Payload::Json(raw)) => {
+                let mut buf = Vec::with_capacity(24 + nsp.len() + raw.as_bytes().len());
+                write_header(&mut buf, kind, 0, nsp, id)?;
+                buf.extend_from_slice(raw.as_bytes());
+                Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
+            }
+            Some(Payload::Value(value)) if kind.is_event() || kind.is_ack() => {
+                // Gather the buffers first (no copy), so the header can announce their count.
+                let mut attachments = Vec::new();
+                binary::collect_binaries(value, &mut attachments);
+                let wire = if attachments.is_empty() {
+                    kind
+                } else {
+                    kind.with_binary()
+                };
+                let mut buf = Vec::with_capacity(64 + nsp.len());
+                write_header(&mut buf, wire, attachments.len(), nsp, id)?;
+                let sink = Sink::counting();
+                serde_json::to_writer(&mut buf, &WithPlaceholders { value, sink: &sink })?;
+                debug_assert_eq!(
+                    sink.count(),
+                    attachments.len(),
+                    "placeholders follow the gathering order"
+                );
+                Ok(Encoded::text_and_attachments(Bytes::from(buf), attachments))
+            }
+            Some(Payload::Value(value)) => {
+                // Only events and acks carry attachments (as in socket.io-parser); binary
+                // elsewhere is written as an array of numbers.
+                let mut buf = Vec::with_capacity(64 + nsp.len());
+                write_header(&mut buf, kind, 0, nsp, id)?;
+                serde_json::to_writer(&mut buf, value)?;
+                Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
+            }
+        }
+    }
+
+    fn encode_event<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &T,
+        id: Option<u64>,
+    ) -> Result<Encoded, EncodeError> {
+        let mut buf = Vec::with_capacity(64 + nsp.len() + event.len());
+        write_header(&mut buf, PacketType::Event, 0, nsp, id)?;
+        buf.push(b'[');
+        serde_json::to_writer(&mut buf, event)?;
+        let args_at = buf.len();
+        let sink = Sink::collecting();
+        serde_json::to_writer(
+            &mut buf,
+            &WithPlaceholders {
+                value: args,
+                sink: &sink,
+            },
+        )?;
+        join_args(&mut buf, args_at)?;
+        Ok(finish(buf, PacketType::Event, sink))
+    }
+
+    fn encode_ack<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        id: u64,
+        args: &T,
+    ) -> Result<Encoded, EncodeError> {
+        let mut buf = Vec::with_capacity(64 + nsp.len());
+        write_header(&mut buf, PacketType::Ack, 0, nsp, Some(id))?;
+        let args_at = buf.len();
+        let sink = Sink::collecting();
+        serde_json::to_writer(
+            &mut buf,
+            &WithPlaceholders {
+                value: args,
+                sink: &sink,
+            },
+        )?;
+        match buf.get(args_at..) {
+            Some(b"null") => {
+                // `()` (or `None`): no arguments.
+                buf.truncate(args_at);
+                buf.extend_from_slice(b"[]");
+            }
+            Some([b'[', ..]) => {}
+            _ => return Err(EncodeError::ArgsNotASequence),
+        }
+        Ok(finish(buf, PacketType::Ack, sink))
+    }
+}
+
+/// Writes `4<type>[<attachments>-][<nsp>,][<id>]`.
+fn write_header(
+    buf: &mut Vec<u8>,
+    kind: PacketType,
+    attachments: usize,
+    nsp: &str,
+    id: Option<u64>,
+) -> Result<(), EncodeError> {
+    if !check_namespace(nsp) {
+        return Err(EncodeError::InvalidNamespace);
+    }
+    buf.push(MESSAGE_PREFIX);
+    buf.push(kind.as_ascii());
+    if kind.is_binary() {
+        push_decimal(buf, attachments as u64);
+        buf.push(b'-');
+    }
+    if nsp != MAIN_NAMESPACE {
+        buf.extend_from_slice(nsp.as_bytes());
+        buf.push(b',');
+    }
+    if let Some(id) = id {
+        push_decimal(buf, id);
+    }
+    Ok(())
+}
+
+/// Turns the serialized argument list at `at` into the tail of the event array that was opened
+/// with the event name: `[a,b]` → `,a,b]`, `[]` or `null` (for `()`) → `]`.
+fn join_args(buf: &mut Vec<u8>, at: usize) -> Result<(), EncodeError> {
+    match buf.get(at..) {
+        Some(b"[]" | b"null") => {
+            buf.truncate(at);
+            buf.push(b']');
+        }
+        Some([b'[', ..]) => {
+            if let Some(open) = buf.get_mut(at) {
+                *open = b',';
+            }
+        }
+        _ => return Err(EncodeError::ArgsNotASequence),
+    }
+    Ok(())
+}
+
+/// Completes a packet written with a plain header: when the arguments held binary, the type
+/// becomes binary and the attachment count is inserted after it. This moves the text by a few
+/// bytes, which only binary packets pay; plain packets are written in one pass.
+fn finish(mut buf: Vec<u8>, kind: PacketType, sink: Sink) -> Encoded {
+    let attachments = sink.into_collected();
+    if !attachments.is_empty() {
+        if let Some(type_byte) = buf.get_mut(1) {
+            *type_byte = kind.with_binary().as_ascii();
+        }
+        let mut count = Vec::with_capacity(4);
+        push_decimal(&mut count, attachments.len() as u64);
+        count.push(b'-');
+        // Index 2 is just after `4<type>`, which the header always wrote.
+        buf.splice(2..2, count);
+    }
+    Encoded::text_and_attachments(Bytes::from(buf), attachments)
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let start = buf.len();
+    loop {
+        buf.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if let Some(digits) = buf.get_mut(start..) {
+        digits.reverse();
+    }
+}
+
+/// The per-connection decoder of [`JsonParser`]: holds a binary packet while its attachments
+/// arrive.
+#[derive(Debug)]
+pub struct JsonDecoder {
+    max_attachments: usize,
+    partial: Option<PartialPacket>,
+}
+
+impl Decoder for JsonDecoder {
+    fn decode_text(&mut self, text: Bytes) -> Result<Option<Packet>, DecodeError> {
+        if self.partial.take().is_some() {
+            return Err(DecodeError::UnexpectedText);
+        }
+        let s = std::str::from_utf8(&text).map_err(|_| DecodeError::InvalidUtf8)?;
+        let header = Header::parse(s, self.max_attachments)?;
+        let nsp = if header.nsp == MAIN_NAMESPACE {
+            SmolStr::new_static(MAIN_NAMESPACE)
+        } else {
+            SmolStr::new(header.nsp)
+        };
+        let json = (header.payload_at < text.len()).then(|| text.slice(header.payload_at..));
+        let Some(expected) = header.attachments else {
+            let event = validate::check_json(header.kind, json.as_deref())?;
+            let data = json.map(|j| Payload::Json(RawJson::from_checked(j)));
+            return Ok(Some(Packet::from_checked(
+                header.kind,
+                nsp,
+                header.id,
+                data,
+                event,
+            )));
+        };
+        // A binary packet: the placeholders must be found, so this one is parsed into a tree.
+        let data = match json.as_deref() {
+            Some(j) => {
+                Some(serde_json::from_slice::<Value>(j).map_err(|e| validate::json_error(&e))?)
+            }
+            None => None,
+        };
+        let event = validate::check_value(header.kind, data.as_ref())?;
+        if let Some(v) = &data {
+            binary::check_placeholders(v, expected)?;
+        }
+        let partial = PartialPacket::new(header.kind, nsp, header.id, data, event, expected);
+        if partial.is_complete() {
+            // Announced zero attachments: nothing to wait for.
+            return partial.finish().map(Some);
+        }
+        self.partial = Some(partial);
+        Ok(None)
+    }
+
+    fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
+        let Some(partial) = self.partial.as_mut() else {
+            return Err(DecodeError::UnexpectedBinary);
+        };
+        partial.push(data);
+        if !partial.is_complete() {
+            return Ok(None);
+        }
+        match self.partial.take() {
+            Some(done) => done.finish().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn is_partial(&self) -> bool {
+        self.partial.is_some()
+    }
+
+    fn reset(&mut self) {
+        self.partial = None;
+    }
+}
+
+/// The fields in front of the JSON of a text packet.
+struct Header<'a> {
+    kind: PacketType,
+    attachments: Option<usize>,
+    nsp: &'a str,
+    id: Option<u64>,
+    /// Byte offset where the JSON payload starts (the length when there is none).
+    payload_at: usize,
+}
+
+impl<'a> Header<'a> {
+    /// Reads the header as socket.io-parser's `decodeString` does, but strictly: the attachment
+    /// count and the ack id are decimal digits only, and numbers that overflow are refused.
+    fn parse(s: &'a str, max_attachments: usize) -> Result<Header<'a>, DecodeError> {
+        let b = s.as_bytes();
+        let kind = match b.first() {
+            None => return Err(DecodeError::EmptyPacket),
+            Some(&c) => PacketType::from_ascii(c).ok_or(DecodeError::UnknownPacketType)?,
+        };
+        let mut pos = 1;
+
+        let attachments = if kind.is_binary() {
+            let mut count: usize = 0;
+            let mut digits = 0;
+            loop {
+                match b.get(pos) {
+                    Some(&c) if c.is_ascii_digit() => {
+                        // Stops at the limit, so a huge digit run costs nothing and cannot overflow.
+                        count = count
+                            .checked_mul(10)
+                            .and_then(|n| n.checked_add(usize::from(c - b'0')))
+                            .filter(|&n| n <= max_attachments)
+                            .ok_or(DecodeError::TooManyAttachments)?;
+                        digits += 1;
+                        pos += 1;
+                    }
+                    Some(b'-') if digits > 0 => {
+                        pos += 1;
+                        break;
+                    }
+                    _ => return Err(DecodeError::IllegalAttachments),
+                }
+            }
+            Some(count)
+        } else {
+            None
+        };
+
+        // The namespace runs from `/` to the next `,` or to the end (`40/custom` is valid).
+        let nsp = if b.get(pos) == Some(&b'/') {
+            let rest = b.get(pos..).unwrap_or_default();
+            let (end, next) = match rest.iter().position(|&c| c == b',') {
+                Some(comma) => (pos + comma, pos + comma + 1),
+                None => (b.len(), b.len()),
+            };
+            // `/` and `,` are ASCII, so both ends are character boundaries.
+            let nsp = s.get(pos..end).ok_or(DecodeError::InvalidUtf8)?;
+            pos = next;
+            nsp
+        } else {
+            MAIN_NAMESPACE
+        };
+
+        let mut id: Option<u64> = None;
+        while let Some(&c) = b.get(pos) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            let n = id
+                .unwrap_or(0)
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(c - b'0')));
+            id = Some(n.ok_or(DecodeError::InvalidAckId)?);
+            pos += 1;
+        }
+
+        Ok(Header {
+            kind,
+            attachments,
+            nsp,
+            id,
+            payload_at: pos,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "json_tests.rs"]
+mod tests;
