@@ -188,6 +188,16 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         self.supports_binary
     }
 
+    /// Whether a packet queued now would go out at once: nothing is waiting in the queue and
+    /// the transport can write (a WebSocket, or a polling GET is pending). Volatile packets
+    /// are dropped when this is false, as Node drops them on a non-writable transport.
+    pub fn is_writable(&self) -> bool {
+        let st = self.lock();
+        st.phase == Phase::Open
+            && st.queue.is_empty()
+            && (st.transport == TransportKind::WebSocket || st.get_pending)
+    }
+
     /// Queues a message.
     pub fn send(&self, message: Message) -> Result<(), SessionClosed> {
         self.send_frame(Frame::message(message))
@@ -202,6 +212,22 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
             return Err(SessionClosed);
         }
         st.queue.push_back(frame);
+        drop(st);
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Queues several packets at once: no other packet can come between them (a Socket.IO
+    /// packet and its binary attachments).
+    pub fn send_frames(
+        &self,
+        frames: impl IntoIterator<Item = Frame>,
+    ) -> Result<(), SessionClosed> {
+        let mut st = self.lock();
+        if st.phase != Phase::Open {
+            return Err(SessionClosed);
+        }
+        st.queue.extend(frames);
         drop(st);
         self.writer.notify_one();
         Ok(())

@@ -40,6 +40,8 @@ mod error;
 mod packet;
 pub mod parser;
 mod payload;
+#[cfg(feature = "server")]
+pub mod server;
 mod validate;
 pub mod value;
 

@@ -1,0 +1,226 @@
+//! The client: one Engine.IO connection and the namespaces it joined. It decodes what the
+//! connection carries and routes each packet, enforcing the scope rules of PROTOCOL-FACTS
+//! §3.4: an unknown namespace or a refused middleware answers CONNECT_ERROR and keeps the
+//! connection; a second CONNECT, a packet for a namespace not joined or an undecodable packet
+//! closes the whole connection.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use engineio::{CloseReason, Message, Sid};
+use smol_str::SmolStr;
+use tokio::task::AbortHandle;
+
+use super::handshake::Handshake;
+use super::parser::AnyDecoder;
+use super::server::ServerInner;
+use super::socket::{DisconnectReason, Socket, frames_of};
+use crate::{Map, Packet, PacketType, Payload, Value};
+
+/// The Engine.IO session of a client.
+pub type EngineSocket = engineio::Socket<ClientState>;
+
+/// What the server keeps for each Engine.IO connection.
+#[derive(Default)]
+pub struct ClientState {
+    inner: Mutex<ClientInner>,
+}
+
+impl std::fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientState").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct ClientInner {
+    decoder: Option<AnyDecoder>,
+    /// Connected namespaces; a client joins few, so a vector beats a map.
+    sockets: Vec<(SmolStr, Arc<Socket>)>,
+    /// Namespaces whose CONNECT is being processed (middlewares may take time).
+    connecting: Vec<SmolStr>,
+    connect_timeout: Option<AbortHandle>,
+}
+
+fn lock(conn: &EngineSocket) -> MutexGuard<'_, ClientInner> {
+    conn.data().inner.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Disconnects every socket of the connection with `reason`.
+pub(crate) fn disconnect_all(conn: &EngineSocket, reason: DisconnectReason) {
+    let sockets: Vec<_> = lock(conn).sockets.drain(..).map(|(_, s)| s).collect();
+    for socket in sockets {
+        socket.close(reason);
+    }
+}
+
+/// The sockets of a connection.
+pub(crate) fn sockets_of(conn: &EngineSocket) -> Vec<Arc<Socket>> {
+    lock(conn)
+        .sockets
+        .iter()
+        .map(|(_, s)| Arc::clone(s))
+        .collect()
+}
+
+/// Forgets a disconnected socket.
+pub(crate) fn forget_socket(conn: &EngineSocket, nsp: &str) {
+    lock(conn).sockets.retain(|(name, _)| name != nsp);
+}
+
+/// The Engine.IO handler of a Socket.IO server.
+pub(crate) struct EngineHandler {
+    pub(crate) server: Arc<ServerInner>,
+}
+
+impl engineio::Handler for EngineHandler {
+    type Data = ClientState;
+
+    fn on_open(&self, conn: &Arc<EngineSocket>) {
+        let timeout = self.server.connect_timeout;
+        let weak = Arc::downgrade(conn);
+        // A connection that joins no namespace in time is closed.
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(conn) = weak.upgrade() {
+                tracing::debug!(sid = %conn.id(), "no namespace joined in time");
+                conn.close();
+            }
+        });
+        let mut inner = lock(conn);
+        inner.decoder = Some(self.server.parser.decoder());
+        inner.connect_timeout = Some(timer.abort_handle());
+    }
+
+    fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
+        let decoded = {
+            let mut inner = lock(conn);
+            let Some(decoder) = inner.decoder.as_mut() else {
+                return;
+            };
+            match message {
+                Message::Text(text) => decoder.decode_text(text.into_bytes()),
+                Message::Binary(data) => decoder.decode_binary(data),
+            }
+        };
+        match decoded {
+            Ok(Some(packet)) => self.route(conn, packet),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(sid = %conn.id(), error = ?e, "undecodable packet, closing");
+                disconnect_all(conn, DisconnectReason::ParseError);
+                conn.close();
+            }
+        }
+    }
+
+    fn on_close(&self, conn: &Arc<EngineSocket>, reason: CloseReason) {
+        if let Some(timer) = lock(conn).connect_timeout.take() {
+            timer.abort();
+        }
+        disconnect_all(conn, DisconnectReason::from_engine(reason));
+    }
+}
+
+impl EngineHandler {
+    fn route(&self, conn: &Arc<EngineSocket>, packet: Packet) {
+        let nsp = packet.nsp().clone();
+        let (socket, connecting) = {
+            let inner = lock(conn);
+            (
+                inner
+                    .sockets
+                    .iter()
+                    .find(|(name, _)| *name == nsp)
+                    .map(|(_, s)| Arc::clone(s)),
+                inner.connecting.contains(&nsp),
+            )
+        };
+        match (packet.kind(), socket) {
+            (PacketType::Connect, None) if !connecting => {
+                lock(conn).connecting.push(nsp.clone());
+                let auth = match packet.into_payload().map(Payload::into_value) {
+                    Some(Ok(v)) => v,
+                    _ => Value::Object(Map::new()),
+                };
+                let server = Arc::clone(&self.server);
+                let conn = Arc::clone(conn);
+                tokio::spawn(async move { connect(server, conn, nsp, auth).await });
+            }
+            (PacketType::Connect | PacketType::ConnectError, _) | (_, None) => {
+                tracing::debug!(sid = %conn.id(), nsp = %nsp, kind = ?packet.kind(), "invalid state, closing");
+                disconnect_all(conn, DisconnectReason::ForcedServerClose);
+                conn.close();
+            }
+            (_, Some(socket)) => socket.on_packet(packet),
+        }
+    }
+}
+
+fn send_packet(server: &ServerInner, conn: &EngineSocket, packet: &Packet) {
+    match server.parser.encode(packet) {
+        Ok(encoded) => {
+            let _ = conn.send_frames(frames_of(&encoded));
+        }
+        Err(e) => tracing::warn!(error = %e, "could not encode a packet"),
+    }
+}
+
+async fn connect(server: Arc<ServerInner>, conn: Arc<EngineSocket>, name: SmolStr, auth: Value) {
+    let done_connecting = |conn: &EngineSocket| lock(conn).connecting.retain(|n| *n != name);
+    let Some(nsp) = server.resolve_namespace(&name, &auth).await else {
+        done_connecting(&conn);
+        let reply = Packet::connect_error(name.clone(), "Invalid namespace", None);
+        send_packet(&server, &conn, &reply);
+        return;
+    };
+    let Ok(id) = Sid::generate() else {
+        done_connecting(&conn);
+        conn.close();
+        return;
+    };
+    let handshake = Handshake::new(Arc::clone(conn.request()), auth);
+    let socket = Arc::new(Socket::new(
+        id,
+        Arc::clone(&nsp),
+        Arc::clone(&conn),
+        handshake,
+    ));
+    for middleware in nsp.middlewares() {
+        if let Err(refusal) = middleware(Arc::clone(&socket)).await {
+            done_connecting(&conn);
+            let reply = Packet::connect_error(name.clone(), refusal.message, refusal.data);
+            send_packet(&server, &conn, &reply);
+            return;
+        }
+    }
+    {
+        let mut inner = lock(&conn);
+        inner.connecting.retain(|n| *n != name);
+        if !conn.is_open() {
+            return;
+        }
+        inner.sockets.push((name.clone(), Arc::clone(&socket)));
+        if let Some(timer) = inner.connect_timeout.take() {
+            timer.abort();
+        }
+    }
+    nsp.add_socket(Arc::clone(&socket));
+    nsp.adapter().add_all(id, &[SmolStr::from(id.as_str())]);
+    for handler in nsp.connection_handlers() {
+        handler(&socket);
+    }
+    let mut reply = Map::new();
+    reply.insert("sid".to_owned(), Value::String(id.as_str().to_owned()));
+    match Packet::new(
+        PacketType::Connect,
+        name.clone(),
+        None,
+        Some(Payload::Value(Value::Object(reply))),
+    )
+    .map_err(|_| ())
+    .and_then(|p| server.parser.encode(&p).map_err(|_| ()))
+    {
+        Ok(encoded) => socket.connect_reply(&encoded),
+        Err(()) => tracing::warn!("could not encode a CONNECT reply"),
+    }
+}

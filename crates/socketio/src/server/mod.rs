@@ -1,0 +1,33 @@
+//! The Socket.IO server.
+//!
+//! - `server`: [`SocketIo`] (the `io` of Node) and its options.
+//! - `namespace`: [`Namespace`], dynamic [`ParentNamespace`], middlewares.
+//! - `socket`: [`Socket`], events, listeners, emits; `ack`: acknowledgements.
+//! - `broadcast`: [`BroadcastOperator`] (`to`, `except`, `volatile`, `timeout`…).
+//! - `adapter`: the [`Adapter`] trait and the in-memory [`LocalAdapter`].
+//! - `client`: one Engine.IO connection and its namespaces; `handshake`; `parser`.
+
+mod ack;
+mod adapter;
+mod broadcast;
+mod client;
+mod handshake;
+mod namespace;
+mod parser;
+#[allow(clippy::module_inception)]
+mod server;
+mod socket;
+
+pub use ack::{AckError, AckResponse, AckSender, BroadcastAcks};
+pub use adapter::{
+    Adapter, BoxFuture, BroadcastFlags, BroadcastOptions, LocalAdapter, OutgoingPacket, Room,
+};
+pub use broadcast::BroadcastOperator;
+pub use client::{ClientState, EngineSocket};
+pub use handshake::Handshake;
+pub use namespace::{ConnectError, Namespace, ParentNamespace};
+pub use parser::ServerParser;
+pub use server::{SocketIo, SocketIoBuilder};
+pub use socket::{
+    AckFuture, DisconnectReason, EmitError, Event, IntoRooms, ListenerId, Socket, SocketOperator,
+};

@@ -1,0 +1,407 @@
+//! Namespaces: static ones (`io.of("/chat")`) and the children of dynamic ones
+//! (`io.of_regex(..)`, `io.of_predicate(..)`), with their middlewares and connection
+//! listeners.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use engineio::Sid;
+use serde::Serialize;
+use smol_str::SmolStr;
+
+use super::ack::BroadcastAcks;
+use super::adapter::{Adapter, BoxFuture, LocalAdapter};
+use super::broadcast::BroadcastOperator;
+use super::parser::ServerParser;
+use super::socket::{EmitError, IntoRooms, Socket};
+use crate::Value;
+
+/// A refusal from a namespace middleware, sent to the client as CONNECT_ERROR
+/// `{"message": …, "data": …}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// The message (`err.message` on the client).
+    pub message: String,
+    /// Extra data (`err.data` on the client).
+    pub data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds data to the refusal.
+    pub fn with_data(mut self, data: impl Into<Value>) -> Self {
+        self.data = Some(data.into());
+        self
+    }
+}
+
+pub(crate) type Middleware =
+    Arc<dyn Fn(Arc<Socket>) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
+pub(crate) type ConnectionHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
+
+/// Middlewares and connection listeners, of a namespace or of a dynamic parent.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    middlewares: RwLock<Vec<Middleware>>,
+    connection: RwLock<Vec<ConnectionHandler>>,
+}
+
+impl Hooks {
+    fn add_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.middlewares
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(move |s| Box::pin(middleware(s))));
+    }
+
+    fn add_connection<F>(&self, handler: F)
+    where
+        F: Fn(&Arc<Socket>) + Send + Sync + 'static,
+    {
+        self.connection
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(handler));
+    }
+
+    fn middlewares(&self) -> Vec<Middleware> {
+        self.middlewares
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn connection(&self) -> Vec<ConnectionHandler> {
+        self.connection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A namespace.
+pub struct Namespace {
+    name: SmolStr,
+    parser: ServerParser,
+    adapter: Arc<dyn Adapter>,
+    sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
+    hooks: Hooks,
+    /// Server→client acknowledgement ids: one counter per namespace, as in Node.
+    ack_ids: AtomicU64,
+    parent: Option<Arc<ParentNamespace>>,
+    /// Removed from its parent when its last socket leaves.
+    cleanup_when_empty: bool,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(
+        name: SmolStr,
+        parser: ServerParser,
+        parent: Option<Arc<ParentNamespace>>,
+        cleanup_when_empty: bool,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|weak: &Weak<Namespace>| Namespace {
+            name,
+            parser,
+            adapter: Arc::new(LocalAdapter::new(weak.clone())),
+            sockets: RwLock::new(HashMap::new()),
+            hooks: Hooks::default(),
+            ack_ids: AtomicU64::new(0),
+            parent,
+            cleanup_when_empty,
+        })
+    }
+
+    /// The namespace's name (`/`, `/chat`…).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn parser(&self) -> &ServerParser {
+        &self.parser
+    }
+
+    /// The adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a middleware run for every connection to this namespace, in the order added;
+    /// an `Err` refuses the connection with a CONNECT_ERROR carrying its message and data.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.hooks.add_middleware(middleware);
+    }
+
+    /// Adds a connection listener: called for every new socket, before the client hears it is
+    /// connected (so listeners set here never miss an event).
+    pub fn on_connection<F>(&self, handler: F)
+    where
+        F: Fn(&Arc<Socket>) + Send + Sync + 'static,
+    {
+        self.hooks.add_connection(handler);
+    }
+
+    pub(crate) fn middlewares(&self) -> Vec<Middleware> {
+        let mut all = self
+            .parent
+            .as_ref()
+            .map(|p| p.hooks.middlewares())
+            .unwrap_or_default();
+        all.extend(self.hooks.middlewares());
+        all
+    }
+
+    pub(crate) fn connection_handlers(&self) -> Vec<ConnectionHandler> {
+        let mut all = self
+            .parent
+            .as_ref()
+            .map(|p| p.hooks.connection())
+            .unwrap_or_default();
+        all.extend(self.hooks.connection());
+        all
+    }
+
+    /// A connected socket of this node.
+    pub fn get_socket(&self, id: Sid) -> Option<Arc<Socket>> {
+        self.sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// The sockets of this node in this namespace.
+    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        self.sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn add_socket(&self, socket: Arc<Socket>) {
+        self.sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(socket.id(), socket);
+    }
+
+    pub(crate) fn remove_socket(&self, id: Sid) {
+        let now_empty = {
+            let mut sockets = self.sockets.write().unwrap_or_else(|e| e.into_inner());
+            sockets.remove(&id);
+            sockets.is_empty()
+        };
+        if now_empty
+            && self.cleanup_when_empty
+            && let Some(parent) = &self.parent
+        {
+            parent.remove_child(&self.name);
+        }
+    }
+
+    fn operator(self: &Arc<Self>) -> BroadcastOperator {
+        BroadcastOperator::new(Arc::clone(self))
+    }
+
+    /// Broadcasts to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.operator().emit(event, args)
+    }
+
+    /// Targets rooms.
+    pub fn to(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.operator().to(rooms)
+    }
+
+    /// Leaves out rooms.
+    pub fn except(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.operator().except(rooms)
+    }
+
+    /// Volatile broadcast.
+    pub fn volatile(self: &Arc<Self>) -> BroadcastOperator {
+        self.operator().volatile()
+    }
+
+    /// Only this node.
+    pub fn local(self: &Arc<Self>) -> BroadcastOperator {
+        self.operator().local()
+    }
+
+    /// Broadcast with an acknowledgement timeout.
+    pub fn timeout(self: &Arc<Self>, timeout: Duration) -> BroadcastOperator {
+        self.operator().timeout(timeout)
+    }
+
+    /// Broadcast with acknowledgements (see [`BroadcastOperator::emit_with_ack`]).
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> Result<BroadcastAcks, EmitError> {
+        self.operator().emit_with_ack(event, args).await
+    }
+
+    /// Every socket of the namespace.
+    pub async fn fetch_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
+        self.operator().fetch_sockets().await
+    }
+
+    /// Makes every socket join rooms.
+    pub fn sockets_join(self: &Arc<Self>, rooms: impl IntoRooms) {
+        self.operator().sockets_join(rooms)
+    }
+
+    /// Makes every socket leave rooms.
+    pub fn sockets_leave(self: &Arc<Self>, rooms: impl IntoRooms) {
+        self.operator().sockets_leave(rooms)
+    }
+
+    /// Disconnects every socket.
+    pub fn disconnect_sockets(self: &Arc<Self>, close: bool) {
+        self.operator().disconnect_sockets(close)
+    }
+}
+
+/// Removes a child namespace from the server's registry.
+pub(crate) type Unregister = Box<dyn Fn(&str) + Send + Sync>;
+
+/// How a dynamic namespace recognises its children.
+pub(crate) enum Matcher {
+    Regex(regex_lite::Regex),
+    Predicate(Arc<dyn Fn(String, Value) -> BoxFuture<'static, bool> + Send + Sync>),
+}
+
+/// A dynamic namespace: the namespaces whose names it accepts are created on the first
+/// connection, inherit its middlewares and connection listeners, and can be broadcast to
+/// all at once.
+pub struct ParentNamespace {
+    matcher: Matcher,
+    hooks: Hooks,
+    children: RwLock<HashMap<SmolStr, Arc<Namespace>>>,
+    pub(crate) unregister: RwLock<Option<Unregister>>,
+}
+
+impl std::fmt::Debug for ParentNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParentNamespace").finish_non_exhaustive()
+    }
+}
+
+impl ParentNamespace {
+    pub(crate) fn new(matcher: Matcher) -> Arc<Self> {
+        Arc::new(ParentNamespace {
+            matcher,
+            hooks: Hooks::default(),
+            children: RwLock::new(HashMap::new()),
+            unregister: RwLock::new(None),
+        })
+    }
+
+    pub(crate) async fn accepts(&self, name: &str, auth: &Value) -> bool {
+        match &self.matcher {
+            Matcher::Regex(re) => re.is_match(name),
+            Matcher::Predicate(f) => f(name.to_owned(), auth.clone()).await,
+        }
+    }
+
+    pub(crate) fn matches_name(&self, name: &str) -> bool {
+        match &self.matcher {
+            Matcher::Regex(re) => re.is_match(name),
+            Matcher::Predicate(_) => false,
+        }
+    }
+
+    pub(crate) fn add_child(&self, child: Arc<Namespace>) {
+        self.children
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(SmolStr::from(child.name()), child);
+    }
+
+    fn remove_child(&self, name: &str) {
+        self.children
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if let Some(unregister) = self
+            .unregister
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            unregister(name);
+        }
+    }
+
+    /// The child namespaces created so far.
+    pub fn children(&self) -> Vec<Arc<Namespace>> {
+        self.children
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Adds a middleware for the connections of every child.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.hooks.add_middleware(middleware);
+    }
+
+    /// Adds a connection listener for every child.
+    pub fn on_connection<F>(&self, handler: F)
+    where
+        F: Fn(&Arc<Socket>) + Send + Sync + 'static,
+    {
+        self.hooks.add_connection(handler);
+    }
+
+    /// Broadcasts to every socket of every child.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        for child in self.children() {
+            child.emit(event, args)?;
+        }
+        Ok(())
+    }
+}
