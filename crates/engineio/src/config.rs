@@ -199,6 +199,11 @@ impl Config {
         }
     }
 
+    /// The path requests are served under.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// The `pingInterval` option.
     pub fn ping_interval(&self) -> Duration {
         self.ping_interval

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -11,10 +13,19 @@ use tower_service::Service;
 use crate::request::RemoteAddr;
 use crate::server::EngineIo;
 
-pub(crate) async fn serve<D: Default + Send + Sync + 'static>(
+pub(crate) async fn serve<D, S, B>(
     engine: EngineIo<D>,
     listener: TcpListener,
-) -> std::io::Result<()> {
+    service: S,
+) -> std::io::Result<()>
+where
+    D: Default + Send + Sync + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     loop {
         let shutdown = engine.engine.shutdown.notified();
         tokio::pin!(shutdown);
@@ -36,7 +47,7 @@ pub(crate) async fn serve<D: Default + Send + Sync + 'static>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = engine.service();
+        let service = service.clone();
         tokio::spawn(async move {
             let hyper_service =
                 hyper::service::service_fn(move |mut req: http::Request<Incoming>| {

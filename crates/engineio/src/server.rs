@@ -95,7 +95,24 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
 
     /// Serves connections accepted by `listener` until [`close`](Self::close) is called.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
-        crate::listen::serve(self.clone(), listener).await
+        crate::listen::serve(self.clone(), listener, self.service()).await
+    }
+
+    /// Serves connections of `listener` with `service` (which should contain this server, for
+    /// example through [`layer`](Self::layer)) until [`close`](Self::close) is called. The
+    /// standalone server of a layer above Engine.IO uses this to put its own routes first.
+    pub async fn serve_with<S, B>(&self, listener: TcpListener, service: S) -> std::io::Result<()>
+    where
+        S: tower_service::Service<Request<hyper::body::Incoming>, Response = Response<B>>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        crate::listen::serve(self.clone(), listener, service).await
     }
 
     /// Handles one HTTP request whose path is under the server's path.

@@ -11,6 +11,7 @@ mod ack;
 mod adapter;
 mod broadcast;
 mod client;
+mod client_files;
 mod handshake;
 mod namespace;
 mod parser;
@@ -24,7 +25,10 @@ pub use adapter::{
 };
 pub use broadcast::BroadcastOperator;
 pub use client::{ClientState, EngineSocket};
+pub use client_files::{SocketIoLayer, SocketIoService};
 pub use handshake::Handshake;
+/// The request body type of the standalone server (hyper's).
+pub use hyper::body::Incoming as IncomingBody;
 pub use namespace::{ConnectError, Namespace, ParentNamespace};
 pub use parser::ServerParser;
 pub use server::{SocketIo, SocketIoBuilder};

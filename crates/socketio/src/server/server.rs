@@ -6,14 +6,19 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use engineio::{Config, ConfigBuilder, CookieOptions, Cors, EngineIo, RequestInfo, TransportKind};
+use engineio::{
+    Config, ConfigBuilder, CookieOptions, Cors, EngineIo, NotFound, RequestInfo, TransportKind,
+};
+use hyper::body as hyper_body;
 use serde::Serialize;
 use smol_str::SmolStr;
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tower_layer::Layer;
 
 use super::ack::BroadcastAcks;
 use super::broadcast::BroadcastOperator;
 use super::client::{ClientState, EngineHandler};
+use super::client_files::{ClientFiles, SocketIoLayer, SocketIoService};
 use super::namespace::{ConnectError, Matcher, Namespace, ParentNamespace};
 use super::parser::ServerParser;
 use super::socket::{DisconnectReason, EmitError, IntoRooms, Socket};
@@ -102,6 +107,7 @@ impl ServerInner {
 pub struct SocketIo {
     inner: Arc<ServerInner>,
     engine: EngineIo<ClientState>,
+    files: Option<Arc<ClientFiles>>,
 }
 
 impl std::fmt::Debug for SocketIo {
@@ -131,6 +137,7 @@ impl SocketIo {
             parser: ServerParser::default(),
             connect_timeout: Duration::from_secs(45),
             cleanup_empty_child_namespaces: false,
+            client_dist: None,
         }
     }
 
@@ -289,23 +296,45 @@ impl SocketIo {
     }
 
     /// The server as a tower layer in front of another service (axum, hyper…).
-    pub fn layer(&self) -> engineio::EngineIoLayer<ClientState> {
-        self.engine.layer()
+    pub fn layer(&self) -> SocketIoLayer {
+        SocketIoLayer {
+            files: self.files.clone(),
+            engine: self.engine.layer(),
+        }
     }
 
     /// The server as a tower service answering 404 outside its path.
-    pub fn service(&self) -> engineio::EngineIoService<ClientState> {
-        self.engine.service()
+    pub fn service(&self) -> SocketIoService {
+        self.layer().layer(NotFound)
     }
 
     /// Binds `addr` and serves until [`close`](Self::close).
     pub async fn listen(&self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
-        self.engine.listen(addr).await
+        let listener = TcpListener::bind(addr).await?;
+        self.serve(listener).await
     }
 
     /// Serves connections of `listener` until [`close`](Self::close).
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
-        self.engine.serve(listener).await
+        self.engine.serve_with(listener, self.service()).await
+    }
+
+    /// Serves connections of `listener` with `service`, which should contain this server (for
+    /// example `io.layer().layer(app)`), until [`close`](Self::close).
+    pub async fn serve_with<S, B>(&self, listener: TcpListener, service: S) -> std::io::Result<()>
+    where
+        S: tower_service::Service<
+                http::Request<hyper_body::Incoming>,
+                Response = http::Response<B>,
+            > + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.engine.serve_with(listener, service).await
     }
 
     /// Disconnects every socket with `server shutting down`, closes every connection and
@@ -335,6 +364,7 @@ pub struct SocketIoBuilder {
     parser: ServerParser,
     connect_timeout: Duration,
     cleanup_empty_child_namespaces: bool,
+    client_dist: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -426,8 +456,22 @@ impl SocketIoBuilder {
         self
     }
 
-    /// The server.
-    pub fn build(self) -> SocketIo {
+    /// Serves the official browser client at `<path>/socket.io.min.js` (and `socket.io.js`,
+    /// the ESM and msgpack bundles, and their source maps) from a `socket.io-client` `dist`
+    /// folder, e.g. `node_modules/socket.io-client/dist`.
+    pub fn serve_client(mut self, dist: impl Into<std::path::PathBuf>) -> Self {
+        self.client_dist = Some(dist.into());
+        self
+    }
+
+    /// The server; fails only when the client files of
+    /// [`serve_client`](Self::serve_client) cannot be read.
+    pub fn try_build(self) -> std::io::Result<SocketIo> {
+        let config = self.engine.build();
+        let files = match &self.client_dist {
+            Some(dist) => Some(Arc::new(ClientFiles::load(dist, config.path())?)),
+            None => None,
+        };
         let inner = Arc::new(ServerInner {
             parser: self.parser,
             connect_timeout: self.connect_timeout,
@@ -436,14 +480,29 @@ impl SocketIoBuilder {
             parents: RwLock::new(Vec::new()),
         });
         let engine = EngineIo::new(
-            self.engine.build(),
+            config,
             EngineHandler {
                 server: Arc::clone(&inner),
             },
         );
-        let io = SocketIo { inner, engine };
+        let io = SocketIo {
+            inner,
+            engine,
+            files,
+        };
         // The main namespace always exists.
         io.of("/");
-        io
+        Ok(io)
+    }
+
+    /// The server.
+    ///
+    /// # Panics
+    /// When [`serve_client`](Self::serve_client) names a folder without the client files;
+    /// use [`try_build`](Self::try_build) to handle that as an error.
+    #[allow(clippy::expect_used)]
+    pub fn build(self) -> SocketIo {
+        self.try_build()
+            .expect("the socket.io client files could not be read")
     }
 }
