@@ -234,8 +234,11 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
     }
 
     /// Closes the session from the server side: what is queued is still written, then the
-    /// session closes with [`CloseReason::ForcedClose`]. On polling the close packet waits for
-    /// the client's next GET (at most `close_timeout`, 30 s, as in Node).
+    /// session closes with [`CloseReason::ForcedClose`]. On polling, as in Node, the queued
+    /// packets go out first and the close packet in a later response (clients handle the
+    /// packets of a payload asynchronously but its close packet at once, so sharing one
+    /// response would let the close overtake them); the client's GET for it is awaited at
+    /// most `close_timeout` (30 s).
     pub fn close(self: &Arc<Self>) {
         let mut st = self.lock();
         if st.phase != Phase::Open {
@@ -243,13 +246,9 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         }
         st.phase = Phase::Closing;
         let polling = st.transport == TransportKind::Polling;
-        if polling {
-            st.queue.push_back(Frame::close());
-        }
-        let get_pending = st.get_pending;
         drop(st);
         self.writer.notify_one();
-        if polling && !get_pending {
+        if polling {
             let socket = Arc::clone(self);
             let delay = self.engine.config.close_timeout;
             tokio::spawn(async move {

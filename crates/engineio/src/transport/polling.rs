@@ -103,9 +103,13 @@ fn take_for_get<D: Default + Send + Sync + 'static>(
             });
             true
         }
-        Phase::Closing => {
-            // The queue ends with the close packet.
+        // What was queued before the close goes out first; the close packet alone after.
+        Phase::Closing if !st.queue.is_empty() => {
             std::mem::swap(frames, &mut st.queue);
+            true
+        }
+        Phase::Closing => {
+            frames.push_back(Frame::close());
             drop(st);
             socket.finish(CloseReason::ForcedClose);
             true

@@ -1,0 +1,269 @@
+//! The server API beyond the interop contract, driven by a raw client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use socketio::Value;
+use socketio::server::{AckError, ConnectError, DisconnectReason, Socket, SocketIo};
+use tokio::sync::mpsc;
+
+#[tokio::test]
+async fn emit_with_ack_times_out_when_the_client_stays_silent() {
+    let io = SocketIo::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        let socket = Arc::clone(socket);
+        tokio::spawn(async move {
+            let r = socket
+                .timeout(Duration::from_millis(50))
+                .emit_with_ack("q", &())
+                .await;
+            tx.send(r.map(|_| ())).unwrap();
+        });
+    });
+    let server = TestServer::start(io).await;
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    raw.expect_prefix(r#"420["q"]"#).await;
+    assert_eq!(rx.recv().await.unwrap(), Err(AckError::Timeout));
+}
+
+#[tokio::test]
+async fn a_broadcast_with_ack_reports_partial_answers_on_timeout() {
+    let io = SocketIo::new();
+    let server = TestServer::start(io.clone()).await;
+    let mut a = server.raw().await;
+    let mut b = server.raw().await;
+    a.connect("/", None).await;
+    b.connect("/", None).await;
+    let pending = tokio::spawn({
+        let io = io.clone();
+        async move {
+            io.timeout(Duration::from_millis(300))
+                .emit_with_ack("poll", &(1,))
+                .await
+        }
+    });
+    let req = a.expect_prefix("42").await;
+    let id: String = req[2..].chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(&req[2 + id.len()..], r#"["poll",1]"#);
+    a.send(&format!(r#"43{id}["yes"]"#)).await;
+    b.expect_prefix("42").await; // b never answers
+    let acks = pending.await.unwrap().unwrap();
+    assert_eq!(acks.responses.len(), 1);
+    assert_eq!(acks.responses[0].arg::<String>(0).unwrap(), "yes");
+    assert_eq!(acks.error, Some(AckError::Timeout));
+}
+
+#[tokio::test]
+async fn listeners_once_off_any_outgoing_and_packet_middlewares() {
+    let io = SocketIo::new();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s = Arc::clone(&seen);
+    io.on_connection(move |socket| {
+        let log = Arc::clone(&s);
+        socket.once("one", move |_, ev| {
+            log.lock().unwrap().push(format!("once:{}", ev.name()))
+        });
+        let log = Arc::clone(&s);
+        let id = socket.on("gone", move |_, _| log.lock().unwrap().push("gone".into()));
+        socket.off("gone", id);
+        let log = Arc::clone(&s);
+        socket.on_any(move |_, ev| log.lock().unwrap().push(format!("any:{}", ev.name())));
+        let log = Arc::clone(&s);
+        socket.prepend_any(move |_, ev| log.lock().unwrap().push(format!("first:{}", ev.name())));
+        let log = Arc::clone(&s);
+        socket.on_any_outgoing(move |_, name| log.lock().unwrap().push(format!("out:{name}")));
+        socket.use_middleware(|_, ev| {
+            if ev.name() == "blocked" {
+                Err("no".into())
+            } else {
+                Ok(())
+            }
+        });
+        let log = Arc::clone(&s);
+        socket.on("blocked", move |_, _| {
+            log.lock().unwrap().push("blocked-ran".into())
+        });
+        socket.on("done", |socket, _| socket.emit("finished", &()).unwrap());
+    });
+    let server = TestServer::start(io).await;
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    for ev in ["one", "one", "gone", "blocked", "done"] {
+        raw.send(&format!(r#"42["{ev}"]"#)).await;
+    }
+    raw.expect_prefix(r#"42["finished"]"#).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "first:one",
+            "any:one",
+            "once:one",
+            "first:one",
+            "any:one",
+            "first:gone",
+            "any:gone",
+            "first:blocked",
+            "any:blocked",
+            "first:done",
+            "any:done",
+            "out:finished"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn handlers_run_in_arrival_order() {
+    let io = SocketIo::new();
+    let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let s = Arc::clone(&seen);
+    io.on_connection(move |socket| {
+        let log = Arc::clone(&s);
+        socket.on("n", move |socket, ev| {
+            let n: u64 = ev.arg(0).unwrap();
+            log.lock().unwrap().push(n);
+            if n == 499 {
+                socket.emit("done", &()).unwrap();
+            }
+        });
+    });
+    let server = TestServer::start(io).await;
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    for i in 0..500 {
+        raw.send(&format!(r#"42["n",{i}]"#)).await;
+    }
+    raw.expect_prefix(r#"42["done"]"#).await;
+    assert_eq!(*seen.lock().unwrap(), (0..500).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn fetch_sockets_join_leave_and_disconnect_by_room() {
+    let io = SocketIo::new();
+    let server = TestServer::start(io.clone()).await;
+    let mut a = server.raw().await;
+    let mut b = server.raw().await;
+    let a_id = a.connect("/", None).await;
+    let b_id = b.connect("/", None).await;
+    io.sockets_join("everyone");
+    let all = io.to("everyone").fetch_sockets().await;
+    assert_eq!(all.len(), 2);
+    let a_socket = all.iter().find(|s| s.id().as_str() == a_id).unwrap();
+    a_socket.join(["vip", "x"]);
+    a_socket.set_data(&serde_json::json!({"level": 3})).unwrap();
+    let vip = io.to("vip").fetch_sockets().await;
+    assert_eq!(vip.len(), 1);
+    assert_eq!(vip[0].data::<serde_json::Value>().unwrap()["level"], 3);
+    let mut rooms: Vec<String> = vip[0].rooms().iter().map(|r| r.to_string()).collect();
+    rooms.sort();
+    let mut expected = vec![a_id.clone(), "everyone".into(), "vip".into(), "x".into()];
+    expected.sort();
+    assert_eq!(rooms, expected);
+    io.to("vip").sockets_leave("x");
+    assert!(!vip[0].rooms().iter().any(|r| r == "x"));
+    io.to("everyone").except("vip").disconnect_sockets(false);
+    b.expect_prefix("41").await;
+    let left = io.fetch_sockets().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id().as_str(), a_id);
+    assert_ne!(a_id, b_id);
+}
+
+#[tokio::test]
+async fn middlewares_run_in_order_and_see_the_handshake() {
+    let io = SocketIo::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = Arc::clone(&order);
+    io.use_middleware(move |socket: Arc<Socket>| {
+        let o = Arc::clone(&o);
+        async move {
+            o.lock().unwrap().push(1);
+            assert_eq!(socket.handshake().query_param("EIO").as_deref(), Some("4"));
+            Ok(())
+        }
+    });
+    let o = Arc::clone(&order);
+    io.use_middleware(move |socket: Arc<Socket>| {
+        let o = Arc::clone(&o);
+        async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            o.lock().unwrap().push(2);
+            match socket.handshake().auth().get("ok") {
+                Some(Value::Bool(true)) => Ok(()),
+                _ => Err(ConnectError::new("nope")),
+            }
+        }
+    });
+    let server = TestServer::start(io).await;
+    let mut raw = server.raw().await;
+    raw.send("40").await;
+    assert_eq!(raw.recv().await.unwrap(), r#"44{"message":"nope"}"#);
+    raw.connect("/", Some(r#"{"ok":true}"#)).await;
+    assert_eq!(*order.lock().unwrap(), [1, 2, 1, 2]);
+}
+
+#[tokio::test]
+async fn dynamic_namespaces_by_predicate_and_cleanup_of_empty_children() {
+    let io = SocketIo::builder()
+        .cleanup_empty_child_namespaces(true)
+        .build();
+    let parent = io.of_predicate(|name, auth| async move {
+        name.starts_with("/team-") && auth.get("member").and_then(Value::as_bool) == Some(true)
+    });
+    parent.on_connection(|socket| socket.emit("hello", &(socket.namespace().name(),)).unwrap());
+    let server = TestServer::start(io.clone()).await;
+    let mut raw = server.raw().await;
+    raw.send("40/team-a,").await;
+    assert_eq!(
+        raw.recv().await.unwrap(),
+        r#"44/team-a,{"message":"Invalid namespace"}"#
+    );
+    raw.connect("/team-a", Some(r#"{"member":true}"#)).await;
+    raw.expect_prefix(r#"42/team-a,["hello","/team-a"]"#).await;
+    assert_eq!(parent.children().len(), 1);
+    raw.send("41/team-a,").await;
+    // Once empty, the child is gone: a packet round trip on `/` orders the check after it.
+    raw.connect("/", None).await;
+    assert!(parent.children().is_empty());
+}
+
+#[tokio::test]
+async fn close_disconnects_everyone_with_server_shutting_down() {
+    let io = SocketIo::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        socket.on_disconnect(move |_, reason| tx.send(reason).unwrap());
+    });
+    let server = TestServer::start(io.clone()).await;
+    let mut a = server.raw().await;
+    a.connect("/", None).await;
+    io.close();
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        DisconnectReason::ServerShuttingDown
+    );
+    assert!(a.closed().await);
+}
+
+#[tokio::test]
+async fn reserved_event_names_cannot_be_emitted() {
+    let io = SocketIo::new();
+    for name in [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ] {
+        assert!(io.emit(name, &()).is_err(), "{name}");
+    }
+}
