@@ -31,7 +31,7 @@ fn builder(parser: &str, short_heartbeat: bool) -> socketio::server::SocketIoBui
         .ping_timeout(Duration::from_millis(timeout));
     match parser {
         #[cfg(feature = "msgpack")]
-        "msgpack" => b.parser(socketio::MsgpackParser::default()),
+        "msgpack" => b.parser(socketio::MsgpackParser),
         _ => b,
     }
 }

@@ -115,6 +115,14 @@ pub(crate) enum AckSlot {
 }
 
 impl AckSlot {
+    /// Whether nobody waits for this answer any more (a broadcast that finished).
+    pub(crate) fn is_abandoned(&self) -> bool {
+        match self {
+            AckSlot::One(tx) => tx.is_closed(),
+            AckSlot::Many(tx) => tx.is_closed(),
+        }
+    }
+
     pub(crate) fn deliver(self, response: AckResponse) {
         match self {
             AckSlot::One(tx) => {

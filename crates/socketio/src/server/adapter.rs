@@ -14,7 +14,12 @@ use std::time::Duration;
 use engineio::{Frame, Sid};
 use smol_str::SmolStr;
 
+use tokio::sync::mpsc;
+
+use super::ack::{AckResponse, AckSlot};
 use super::namespace::Namespace;
+use super::socket::Socket;
+use crate::Value;
 
 /// A room name.
 pub type Room = SmolStr;
@@ -51,22 +56,49 @@ pub struct OutgoingPacket {
 }
 
 /// What the server needs from an adapter. All methods act on one namespace.
+///
+/// The room index is local and synchronous; the operations on targeted sockets are
+/// cluster-wide: a cluster adapter applies them to its own sockets and forwards them to the
+/// other nodes. [`LocalAdapter`] implements them for a single node.
 pub trait Adapter: Send + Sync + 'static {
-    /// Adds a socket to rooms.
+    /// Adds a local socket to rooms.
     fn add_all(&self, id: Sid, rooms: &[Room]);
-    /// Removes a socket from a room.
+    /// Removes a local socket from a room.
     fn del(&self, id: Sid, room: &str);
-    /// Removes a socket from every room.
+    /// Removes a local socket from every room.
     fn del_all(&self, id: Sid);
     /// The rooms of a local socket.
     fn socket_rooms(&self, id: Sid) -> Vec<Room>;
     /// The local sockets an operation targets.
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid>;
-    /// Sends a packet to every targeted socket (of the cluster, unless `local`).
+
+    /// Sends a packet to every targeted socket.
     fn broadcast(&self, packet: &OutgoingPacket, opts: &BroadcastOptions);
+    /// Sends a packet whose acknowledgement id is `ack_id` to every targeted socket; their
+    /// answers go to `acks`. Resolves to how many sockets were targeted, once known.
+    fn broadcast_with_ack(
+        &self,
+        packet: &OutgoingPacket,
+        opts: &BroadcastOptions,
+        ack_id: u64,
+        acks: mpsc::UnboundedSender<AckResponse>,
+    ) -> BoxFuture<'_, usize>;
+    /// The targeted sockets.
+    fn fetch_sockets(&self, opts: &BroadcastOptions) -> BoxFuture<'_, Vec<Arc<Socket>>>;
+    /// Makes the targeted sockets join rooms.
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    /// Makes the targeted sockets leave rooms.
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    /// Disconnects the targeted sockets (with `close`, their whole connections).
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool);
+    /// Sends an event to the other servers of the cluster (none for a single node).
+    fn server_side_emit(&self, event: &str, args: &[Value]);
     /// How many servers the cluster has (1 for a single node).
     fn server_count(&self) -> BoxFuture<'_, usize>;
 }
+
+/// Builds the adapter of each namespace.
+pub type AdapterFactory = Arc<dyn Fn(Weak<Namespace>) -> Arc<dyn Adapter> + Send + Sync>;
 
 #[derive(Default)]
 struct RoomIndex {
@@ -87,7 +119,8 @@ impl std::fmt::Debug for LocalAdapter {
 }
 
 impl LocalAdapter {
-    pub(crate) fn new(nsp: Weak<Namespace>) -> Self {
+    /// The adapter of a namespace.
+    pub fn new(nsp: Weak<Namespace>) -> Self {
         LocalAdapter {
             nsp,
             index: RwLock::new(RoomIndex::default()),
@@ -187,17 +220,72 @@ impl Adapter for LocalAdapter {
     }
 
     fn broadcast(&self, packet: &OutgoingPacket, opts: &BroadcastOptions) {
-        let Some(nsp) = self.nsp.upgrade() else {
-            return;
-        };
+        for socket in self.targets(opts) {
+            socket.send_frames(&packet.frames, opts.flags.volatile);
+        }
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &OutgoingPacket,
+        opts: &BroadcastOptions,
+        ack_id: u64,
+        acks: mpsc::UnboundedSender<AckResponse>,
+    ) -> BoxFuture<'_, usize> {
+        let targets = self.targets(opts);
+        for socket in &targets {
+            socket.register_ack(ack_id, AckSlot::Many(acks.clone()));
+            socket.send_frames(&packet.frames, opts.flags.volatile);
+        }
+        Box::pin(std::future::ready(targets.len()))
+    }
+
+    fn fetch_sockets(&self, opts: &BroadcastOptions) -> BoxFuture<'_, Vec<Arc<Socket>>> {
+        Box::pin(std::future::ready(self.targets(opts)))
+    }
+
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         for id in self.local_sockets(opts) {
-            if let Some(socket) = nsp.get_socket(id) {
-                socket.send_frames(&packet.frames, opts.flags.volatile);
+            self.add_all(id, rooms);
+        }
+    }
+
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for id in self.local_sockets(opts) {
+            for room in rooms {
+                self.del(id, room);
             }
         }
     }
 
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        for socket in self.targets(opts) {
+            socket.disconnect(close);
+        }
+    }
+
+    fn server_side_emit(&self, event: &str, _args: &[Value]) {
+        // Node's in-memory adapter warns too: there is no other server to hear it.
+        tracing::debug!(
+            event,
+            "server_side_emit on a single node reaches no other server"
+        );
+    }
+
     fn server_count(&self) -> BoxFuture<'_, usize> {
         Box::pin(std::future::ready(1))
+    }
+}
+
+impl LocalAdapter {
+    /// The local sockets targeted by `opts`.
+    fn targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Vec::new();
+        };
+        self.local_sockets(opts)
+            .into_iter()
+            .filter_map(|id| nsp.get_socket(id))
+            .collect()
     }
 }

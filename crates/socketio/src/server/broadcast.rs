@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::ack::{AckError, AckSlot, BroadcastAcks};
+use super::ack::{AckError, BroadcastAcks};
 use super::adapter::{BroadcastOptions, OutgoingPacket};
 use super::namespace::Namespace;
 use super::socket::{EmitError, IntoRooms, Socket, frames_of};
@@ -106,15 +106,15 @@ impl BroadcastOperator {
             .parser()
             .encode_event(self.nsp.name(), event, args, Some(id))
             .map_err(EmitError::Encode)?;
-        let frames: Arc<[_]> = frames_of(&encoded).into();
+        let packet = OutgoingPacket {
+            frames: frames_of(&encoded).into(),
+        };
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let targets = self.local_targets();
-        for socket in &targets {
-            socket.register_ack(id, AckSlot::Many(tx.clone()));
-            socket.send_frames(&frames, self.opts.flags.volatile);
-        }
-        drop(tx);
-        let expected = targets.len();
+        let expected = self
+            .nsp
+            .adapter()
+            .broadcast_with_ack(&packet, &self.opts, id, tx)
+            .await;
         let timeout = self.opts.flags.timeout.unwrap_or(Duration::from_secs(5));
         let mut responses = Vec::with_capacity(expected);
         let collect = async {
@@ -126,49 +126,31 @@ impl BroadcastOperator {
             }
         };
         let timed_out = tokio::time::timeout(timeout, collect).await.is_err();
-        for socket in &targets {
-            socket.forget_ack(id);
-        }
         let error = (timed_out || responses.len() < expected).then_some(AckError::Timeout);
         Ok(BroadcastAcks { responses, error })
     }
 
-    fn local_targets(&self) -> Vec<Arc<Socket>> {
-        self.nsp
-            .adapter()
-            .local_sockets(&self.opts)
-            .into_iter()
-            .filter_map(|id| self.nsp.get_socket(id))
-            .collect()
-    }
-
     /// The targeted sockets.
     pub async fn fetch_sockets(&self) -> Vec<Arc<Socket>> {
-        self.local_targets()
+        self.nsp.adapter().fetch_sockets(&self.opts).await
     }
 
     /// Makes the targeted sockets join rooms.
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
-        let rooms = rooms.into_rooms();
-        for socket in self.local_targets() {
-            socket.join(rooms.clone());
-        }
+        self.nsp
+            .adapter()
+            .add_sockets(&self.opts, &rooms.into_rooms());
     }
 
     /// Makes the targeted sockets leave rooms.
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
-        let rooms = rooms.into_rooms();
-        for socket in self.local_targets() {
-            for room in &rooms {
-                socket.leave(room);
-            }
-        }
+        self.nsp
+            .adapter()
+            .del_sockets(&self.opts, &rooms.into_rooms());
     }
 
     /// Disconnects the targeted sockets (with `close`, their whole connections).
     pub fn disconnect_sockets(&self, close: bool) {
-        for socket in self.local_targets() {
-            socket.disconnect(close);
-        }
+        self.nsp.adapter().disconnect_sockets(&self.opts, close);
     }
 }

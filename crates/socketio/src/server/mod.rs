@@ -21,7 +21,8 @@ mod socket;
 
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAcks};
 pub use adapter::{
-    Adapter, BoxFuture, BroadcastFlags, BroadcastOptions, LocalAdapter, OutgoingPacket, Room,
+    Adapter, AdapterFactory, BoxFuture, BroadcastFlags, BroadcastOptions, LocalAdapter,
+    OutgoingPacket, Room,
 };
 pub use broadcast::BroadcastOperator;
 pub use client::{ClientState, EngineSocket};

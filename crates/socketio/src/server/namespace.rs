@@ -13,11 +13,11 @@ use serde::Serialize;
 use smol_str::SmolStr;
 
 use super::ack::BroadcastAcks;
-use super::adapter::{Adapter, BoxFuture, LocalAdapter};
+use super::adapter::{Adapter, AdapterFactory, BoxFuture, LocalAdapter};
 use super::broadcast::BroadcastOperator;
 use super::parser::ServerParser;
 use super::socket::{EmitError, IntoRooms, Socket};
-use crate::Value;
+use crate::{Value, is_reserved_event};
 
 /// A refusal from a namespace middleware, sent to the client as CONNECT_ERROR
 /// `{"message": …, "data": …}`.
@@ -119,13 +119,17 @@ impl Namespace {
     pub(crate) fn new(
         name: SmolStr,
         parser: ServerParser,
+        adapter: Option<&AdapterFactory>,
         parent: Option<Arc<ParentNamespace>>,
         cleanup_when_empty: bool,
     ) -> Arc<Self> {
         Arc::new_cyclic(|weak: &Weak<Namespace>| Namespace {
             name,
             parser,
-            adapter: Arc::new(LocalAdapter::new(weak.clone())),
+            adapter: match adapter {
+                Some(factory) => factory(weak.clone()),
+                None => Arc::new(LocalAdapter::new(weak.clone())),
+            },
             sockets: RwLock::new(HashMap::new()),
             hooks: Hooks::default(),
             ack_ids: AtomicU64::new(0),
@@ -296,6 +300,34 @@ impl Namespace {
     /// Disconnects every socket.
     pub fn disconnect_sockets(self: &Arc<Self>, close: bool) {
         self.operator().disconnect_sockets(close)
+    }
+
+    /// Sends an event to the other servers of the cluster (`serverSideEmit`); `args` must
+    /// serialize to a sequence. A single node has no other server to reach.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        if is_reserved_event(event) || matches!(event, "connection" | "new_namespace") {
+            return Err(EmitError::ReservedEvent);
+        }
+        let args = match crate::to_value(args) {
+            Ok(Value::Array(items)) => items,
+            Ok(_) => return Err(EmitError::Encode(crate::EncodeError::ArgsNotASequence)),
+            Err(e) => {
+                return Err(EmitError::Encode(crate::EncodeError::Serialize(Box::new(
+                    e,
+                ))));
+            }
+        };
+        self.adapter.server_side_emit(event, &args);
+        Ok(())
+    }
+
+    /// How many servers the cluster has.
+    pub async fn server_count(&self) -> usize {
+        self.adapter.server_count().await
     }
 }
 

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_layer::Layer;
 
 use super::ack::BroadcastAcks;
+use super::adapter::AdapterFactory;
 use super::broadcast::BroadcastOperator;
 use super::client::{ClientState, EngineHandler};
 use super::client_files::{ClientFiles, SocketIoLayer, SocketIoService};
@@ -28,6 +29,7 @@ pub(crate) struct ServerInner {
     pub(crate) parser: ServerParser,
     pub(crate) connect_timeout: Duration,
     cleanup_empty_child_namespaces: bool,
+    adapter: Option<AdapterFactory>,
     namespaces: RwLock<HashMap<SmolStr, Arc<Namespace>>>,
     parents: RwLock<Vec<Arc<ParentNamespace>>>,
 }
@@ -76,6 +78,7 @@ impl ServerInner {
         let child = Namespace::new(
             SmolStr::from(name),
             self.parser.clone(),
+            self.adapter.as_ref(),
             Some(Arc::clone(parent)),
             self.cleanup_empty_child_namespaces,
         );
@@ -138,6 +141,7 @@ impl SocketIo {
             connect_timeout: Duration::from_secs(45),
             cleanup_empty_child_namespaces: false,
             client_dist: None,
+            adapter: None,
         }
     }
 
@@ -173,11 +177,15 @@ impl SocketIo {
             .namespaces
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        Arc::clone(
-            namespaces
-                .entry(name.clone())
-                .or_insert_with(|| Namespace::new(name, self.inner.parser.clone(), None, false)),
-        )
+        Arc::clone(namespaces.entry(name.clone()).or_insert_with(|| {
+            Namespace::new(
+                name,
+                self.inner.parser.clone(),
+                self.inner.adapter.as_ref(),
+                None,
+                false,
+            )
+        }))
     }
 
     /// A dynamic namespace accepting every name the regular expression matches.
@@ -295,6 +303,20 @@ impl SocketIo {
         self.sockets().disconnect_sockets(close)
     }
 
+    /// Sends an event to the other servers of the cluster (main namespace).
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.sockets().server_side_emit(event, args)
+    }
+
+    /// How many servers the cluster has.
+    pub async fn server_count(&self) -> usize {
+        self.sockets().server_count().await
+    }
+
     /// The server as a tower layer in front of another service (axum, hyper…).
     pub fn layer(&self) -> SocketIoLayer {
         SocketIoLayer {
@@ -365,6 +387,7 @@ pub struct SocketIoBuilder {
     connect_timeout: Duration,
     cleanup_empty_child_namespaces: bool,
     client_dist: Option<std::path::PathBuf>,
+    adapter: Option<AdapterFactory>,
 }
 
 impl std::fmt::Debug for SocketIoBuilder {
@@ -456,6 +479,18 @@ impl SocketIoBuilder {
         self
     }
 
+    /// The adapter of every namespace (default: the in-memory [`LocalAdapter`]); `factory`
+    /// gets the namespace it serves.
+    ///
+    /// [`LocalAdapter`]: super::LocalAdapter
+    pub fn adapter<F>(mut self, factory: F) -> Self
+    where
+        F: Fn(std::sync::Weak<Namespace>) -> Arc<dyn super::Adapter> + Send + Sync + 'static,
+    {
+        self.adapter = Some(Arc::new(factory));
+        self
+    }
+
     /// Serves the official browser client at `<path>/socket.io.min.js` (and `socket.io.js`,
     /// the ESM and msgpack bundles, and their source maps) from a `socket.io-client` `dist`
     /// folder, e.g. `node_modules/socket.io-client/dist`.
@@ -476,6 +511,7 @@ impl SocketIoBuilder {
             parser: self.parser,
             connect_timeout: self.connect_timeout,
             cleanup_empty_child_namespaces: self.cleanup_empty_child_namespaces,
+            adapter: self.adapter,
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
         });

@@ -560,7 +560,11 @@ impl Socket {
     }
 
     pub(crate) fn register_ack(&self, id: u64, slot: AckSlot) {
-        lock(&self.acks).insert(id, slot);
+        let mut acks = lock(&self.acks);
+        // Answers nobody waits for any more (timed-out broadcasts) are dropped here, so a
+        // socket that never answers cannot make the map grow.
+        acks.retain(|_, slot| !slot.is_abandoned());
+        acks.insert(id, slot);
     }
 
     pub(crate) fn forget_ack(&self, id: u64) {
