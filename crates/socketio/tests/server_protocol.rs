@@ -156,6 +156,11 @@ async fn bad_packets_close_the_whole_connection() {
         "44{}",
         "49",
         "4299999999999999999999999[\"echo\"]",
+        r#"40"not an object""#,
+        r#"41/custom,"#,
+        "4",
+        "4x",
+        r#"42["echo""#,
     ] {
         let mut raw = server.raw().await;
         raw.connect("/", None).await;
@@ -305,4 +310,38 @@ async fn disconnecting_listeners_still_see_the_rooms() {
         )),
         "{log}"
     );
+}
+
+#[tokio::test]
+async fn attachment_framing_violations_close_the_connection() {
+    let server = TestServer::contract(SocketIo::builder()).await;
+    // A binary message when no attachment is expected.
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    raw.send_binary(&[1, 2, 3]).await;
+    assert!(raw.closed().await);
+    // A text message while attachments are still expected.
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    raw.send(r#"451-["echo",{"_placeholder":true,"num":0}]"#)
+        .await;
+    raw.send(r#"42["echo","too early"]"#).await;
+    assert!(raw.closed().await);
+    // A placeholder pointing past the attachments.
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    raw.send(r#"451-["echo",{"_placeholder":true,"num":1}]"#)
+        .await;
+    assert!(raw.closed().await);
+}
+
+#[tokio::test]
+async fn unknown_ack_ids_from_the_client_are_ignored() {
+    let server = TestServer::contract(SocketIo::builder()).await;
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    raw.expect_prefix(r#"42["welcome""#).await;
+    raw.send(r#"43999["nobody asked"]"#).await;
+    raw.send(r#"42["echo","still here"]"#).await;
+    assert_eq!(raw.recv().await.unwrap(), r#"42["echo","still here"]"#);
 }
