@@ -126,6 +126,7 @@ pub struct Config {
     pub(crate) upgrade_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) max_http_buffer_size: usize,
+    pub(crate) max_buffered_bytes: usize,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
     pub(crate) allow_upgrades: bool,
@@ -164,6 +165,7 @@ impl Default for Config {
             upgrade_timeout: Duration::from_millis(10_000),
             close_timeout: Duration::from_millis(30_000),
             max_http_buffer_size: 1_000_000,
+            max_buffered_bytes: 16 * 1024 * 1024,
             polling: true,
             websocket: true,
             allow_upgrades: true,
@@ -273,6 +275,15 @@ impl ConfigBuilder {
     /// `maxPayload` announced in the handshake.
     pub fn max_http_buffer_size(mut self, size: usize) -> Self {
         self.0.max_http_buffer_size = size;
+        self
+    }
+
+    /// The most bytes queued for one session before it is closed with
+    /// [`CloseReason::TransportError`](crate::CloseReason::TransportError) (default 16 MiB).
+    /// Node queues without bound; a client that stops reading must not make the server's
+    /// memory grow without bound.
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.0.max_buffered_bytes = bytes;
         self
     }
 

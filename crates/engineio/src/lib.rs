@@ -15,6 +15,7 @@
 //! - `transport::polling`, `transport::websocket`: the transports and the upgrade.
 //! - `errors`: the HTTP errors of refused requests; `request`: the handshake request kept
 //!   for the upper layer; `sid`: session ids.
+//! - `client` (feature `client`): the Engine.IO client, over the same codec.
 //!
 //! # Example
 //! ```no_run
@@ -51,6 +52,9 @@ mod service;
 mod sid;
 mod socket;
 mod transport;
+
+#[cfg(feature = "client")]
+pub mod client;
 
 pub use config::{
     AllowRequestFuture, Config, ConfigBuilder, CookieOptions, SameSite, TransportKind,

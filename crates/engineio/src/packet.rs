@@ -145,6 +145,19 @@ impl Frame {
         Frame(FrameKind::Text(buf.freeze()))
     }
 
+    /// The size of the packet's data in bytes.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            FrameKind::Text(t) => t.len(),
+            FrameKind::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the packet has no data (never true for a text packet, which has its type).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The size this packet counts for in a polling payload.
     pub(crate) fn polling_len(&self) -> usize {
         match &self.0 {

@@ -77,6 +77,36 @@ pub(crate) enum Phase {
     Closed(CloseReason),
 }
 
+/// The packets waiting for the transport, and their size.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    frames: VecDeque<Frame>,
+    pub(crate) bytes: usize,
+}
+
+impl Outbox {
+    fn push(&mut self, frame: Frame) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so in
+    /// steady state neither allocates.
+    pub(crate) fn take_into(&mut self, out: &mut VecDeque<Frame>) {
+        std::mem::swap(&mut self.frames, out);
+        self.bytes = 0;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.frames.clear();
+        self.bytes = 0;
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) phase: Phase,
@@ -86,7 +116,7 @@ pub(crate) struct State {
     /// The upgrade probe succeeded; polling requests are answered with a noop until the
     /// client sends the upgrade packet.
     pub(crate) upgrading: bool,
-    pub(crate) queue: VecDeque<Frame>,
+    pub(crate) queue: Outbox,
     pub(crate) get_pending: bool,
     pub(crate) post_pending: bool,
     pub(crate) awaiting_pong: bool,
@@ -140,7 +170,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                 transport,
                 websocket_attached: transport == TransportKind::WebSocket,
                 upgrading: false,
-                queue: VecDeque::new(),
+                queue: Outbox::default(),
                 get_pending: false,
                 post_pending: false,
                 awaiting_pong: false,
@@ -211,8 +241,13 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if st.phase != Phase::Open {
             return Err(SessionClosed);
         }
-        st.queue.push_back(frame);
+        st.queue.push(frame);
+        let over = st.queue.bytes > self.engine.config.max_buffered_bytes;
         drop(st);
+        if over {
+            self.overflow();
+            return Err(SessionClosed);
+        }
         self.writer.notify_one();
         Ok(())
     }
@@ -227,10 +262,31 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if st.phase != Phase::Open {
             return Err(SessionClosed);
         }
-        st.queue.extend(frames);
+        for frame in frames {
+            st.queue.push(frame);
+        }
+        let over = st.queue.bytes > self.engine.config.max_buffered_bytes;
         drop(st);
+        if over {
+            self.overflow();
+            return Err(SessionClosed);
+        }
         self.writer.notify_one();
         Ok(())
+    }
+
+    /// How many bytes are queued for this session and not yet handed to its transport.
+    pub fn buffered_bytes(&self) -> usize {
+        self.lock().queue.bytes
+    }
+
+    /// A peer that does not read what is sent to it would make its queue grow without bound:
+    /// past `max_buffered_bytes` the session is closed instead.
+    fn overflow(&self) {
+        tracing::debug!(sid = %self.id, "outbound queue over its bound, closing");
+        if let Some(socket) = self.engine.get(self.id) {
+            socket.finish(CloseReason::TransportError);
+        }
     }
 
     /// Closes the session from the server side: what is queued is still written, then the
@@ -270,7 +326,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if matches!(st.phase, Phase::Closed(_)) {
             return;
         }
-        st.queue.push_back(frame);
+        st.queue.push(frame);
         drop(st);
         self.writer.notify_one();
     }

@@ -332,3 +332,16 @@ async fn a_missing_pong_closes_the_session_even_with_other_traffic() {
     assert!(closed, "the session never closed");
     assert_eq!(server.closed(&sid).await, CloseReason::PingTimeout);
 }
+
+#[tokio::test]
+async fn a_client_that_never_polls_is_closed_once_its_queue_passes_the_bound() {
+    let config = Config::builder().max_buffered_bytes(64 * 1024).build();
+    let mut server = TestServer::start(config).await;
+    let (sid, _) = server.handshake().await;
+    // 100 messages of 1 KiB: their echoes pile up with no GET to take them.
+    let message = format!("4{}", "x".repeat(1024));
+    let body = vec![message.as_str(); 100].join("\x1e");
+    assert_eq!(server.post(&sid, body.as_bytes()).await.status, 200);
+    assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
+    assert_eq!(server.engine.session_count(), 0);
+}

@@ -105,7 +105,7 @@ fn take_for_get<D: Default + Send + Sync + 'static>(
         }
         // What was queued before the close goes out first; the close packet alone after.
         Phase::Closing if !st.queue.is_empty() => {
-            std::mem::swap(frames, &mut st.queue);
+            st.queue.take_into(frames);
             true
         }
         Phase::Closing => {
@@ -115,7 +115,7 @@ fn take_for_get<D: Default + Send + Sync + 'static>(
             true
         }
         Phase::Open if !st.queue.is_empty() => {
-            std::mem::swap(frames, &mut st.queue);
+            st.queue.take_into(frames);
             true
         }
         // An upgrade is under way or done: release the GET so the client can pause polling.
@@ -200,7 +200,7 @@ pub(crate) fn handshake_response<D: Default + Send + Sync + 'static>(
     request_headers: &HeaderMap,
 ) -> Response<Bytes> {
     let mut frames = VecDeque::new();
-    std::mem::swap(&mut frames, &mut socket.lock().queue);
+    socket.lock().queue.take_into(&mut frames);
     let body = payload::encode(&frames, payload::encoded_len(&frames));
     let mut res = Response::new(body);
     let headers = res.headers_mut();

@@ -186,7 +186,7 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
         notified.as_mut().enable();
         let phase = {
             let mut st = socket.lock();
-            std::mem::swap(&mut batch, &mut st.queue);
+            st.queue.take_into(&mut batch);
             st.phase
         };
         if !batch.is_empty() {
