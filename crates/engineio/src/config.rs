@@ -127,6 +127,7 @@ pub struct Config {
     pub(crate) close_timeout: Duration,
     pub(crate) max_http_buffer_size: usize,
     pub(crate) max_buffered_bytes: usize,
+    pub(crate) http_compression: Option<usize>,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
     pub(crate) allow_upgrades: bool,
@@ -166,6 +167,7 @@ impl Default for Config {
             close_timeout: Duration::from_millis(30_000),
             max_http_buffer_size: 1_000_000,
             max_buffered_bytes: 16 * 1024 * 1024,
+            http_compression: Some(1024),
             polling: true,
             websocket: true,
             allow_upgrades: true,
@@ -284,6 +286,14 @@ impl ConfigBuilder {
     /// memory grow without bound.
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.0.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// Compression of polling responses (`httpCompression`): responses of at least this many
+    /// bytes are sent gzip- or deflate-encoded when the client accepts it and one of their
+    /// packets may be compressed (default 1024 bytes, as in Node; `None` turns it off).
+    pub fn http_compression(mut self, threshold: Option<usize>) -> Self {
+        self.0.http_compression = threshold;
         self
     }
 

@@ -79,7 +79,11 @@ pub(crate) fn decode_text(text: Bytes) -> Result<Packet, DecodeError> {
 /// a binary message. Cloning is cheap (reference counted), so a packet encoded once can be queued
 /// for many sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame(pub(crate) FrameKind);
+pub struct Frame {
+    pub(crate) kind: FrameKind,
+    /// May go out compressed (polling responses of at least the compression threshold).
+    compress: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FrameKind {
@@ -90,12 +94,32 @@ pub(crate) enum FrameKind {
 }
 
 impl Frame {
+    const fn new(kind: FrameKind) -> Self {
+        Frame {
+            kind,
+            compress: true,
+        }
+    }
+
+    /// Whether this packet may be compressed (default true, as in Node): a polling response
+    /// is compressed when at least one of its packets may be and it is large enough.
+    /// WebSocket frames are never compressed (permessage-deflate is not implemented).
+    #[must_use]
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    pub(crate) fn is_compressible(&self) -> bool {
+        self.compress
+    }
+
     /// A message packet. Text messages are copied once, behind their `4` type character; binary
     /// messages are not copied at all.
     pub fn message(message: Message) -> Self {
         match message {
             Message::Text(text) => Frame::message_text(text.as_str()),
-            Message::Binary(data) => Frame(FrameKind::Binary(data)),
+            Message::Binary(data) => Frame::new(FrameKind::Binary(data)),
         }
     }
 
@@ -104,7 +128,7 @@ impl Frame {
         let mut buf = BytesMut::with_capacity(text.len() + 1);
         buf.put_u8(b'4');
         buf.put_slice(text.as_bytes());
-        Frame(FrameKind::Text(buf.freeze()))
+        Frame::new(FrameKind::Text(buf.freeze()))
     }
 
     /// A text message packet from bytes that already hold the `4` type character followed by
@@ -114,11 +138,11 @@ impl Frame {
         if encoded.first() != Some(&b'4') || std::str::from_utf8(&encoded).is_err() {
             return None;
         }
-        Some(Frame(FrameKind::Text(encoded)))
+        Some(Frame::new(FrameKind::Text(encoded)))
     }
 
     pub(crate) const fn static_text(text: &'static str) -> Self {
-        Frame(FrameKind::Text(Bytes::from_static(text.as_bytes())))
+        Frame::new(FrameKind::Text(Bytes::from_static(text.as_bytes())))
     }
 
     pub(crate) fn ping() -> Self {
@@ -142,12 +166,12 @@ impl Frame {
         let mut buf = BytesMut::with_capacity(json.len() + 1);
         buf.put_u8(b'0');
         buf.put_slice(json.as_bytes());
-        Frame(FrameKind::Text(buf.freeze()))
+        Frame::new(FrameKind::Text(buf.freeze()))
     }
 
     /// The size of the packet's data in bytes.
     pub fn len(&self) -> usize {
-        match &self.0 {
+        match &self.kind {
             FrameKind::Text(t) => t.len(),
             FrameKind::Binary(b) => b.len(),
         }
@@ -160,7 +184,7 @@ impl Frame {
 
     /// The size this packet counts for in a polling payload.
     pub(crate) fn polling_len(&self) -> usize {
-        match &self.0 {
+        match &self.kind {
             FrameKind::Text(t) => t.len(),
             FrameKind::Binary(b) => 1 + b.len().div_ceil(3) * 4,
         }
@@ -168,7 +192,7 @@ impl Frame {
 
     /// Appends the polling form of this packet: text as is, binary as `b<base64>`.
     pub(crate) fn write_polling(&self, out: &mut Vec<u8>) {
-        match &self.0 {
+        match &self.kind {
             FrameKind::Text(t) => out.extend_from_slice(t),
             FrameKind::Binary(b) => {
                 out.push(b'b');
@@ -185,7 +209,7 @@ impl Frame {
 
     /// Whether this packet is a message (the only packets an upper layer queues).
     pub(crate) fn is_message(&self) -> bool {
-        match &self.0 {
+        match &self.kind {
             FrameKind::Text(t) => t.first() == Some(&b'4'),
             FrameKind::Binary(_) => true,
         }

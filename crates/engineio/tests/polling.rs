@@ -345,3 +345,89 @@ async fn a_client_that_never_polls_is_closed_once_its_queue_passes_the_bound() {
     assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
     assert_eq!(server.engine.session_count(), 0);
 }
+
+#[tokio::test]
+async fn large_polling_responses_are_compressed_when_the_client_accepts_it() {
+    use std::io::Read;
+    let server = TestServer::default().await;
+    let (sid, _) = server.handshake().await;
+    let big = format!("4{}", "abc".repeat(1000));
+    assert_eq!(server.post(&sid, big.as_bytes()).await.status, 200);
+    let path = server.url(&format!("EIO=4&transport=polling&sid={sid}"));
+    let res = http(
+        server.addr,
+        "GET",
+        &path,
+        &[("accept-encoding", "gzip, deflate")],
+        b"",
+    )
+    .await;
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    assert!(res.body.len() < big.len());
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&res.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain, big);
+    // Deflate when gzip is not accepted; nothing below the threshold or without the header.
+    assert_eq!(server.post(&sid, big.as_bytes()).await.status, 200);
+    let res = http(
+        server.addr,
+        "GET",
+        &path,
+        &[("accept-encoding", "deflate")],
+        b"",
+    )
+    .await;
+    assert_eq!(res.header("content-encoding"), Some("deflate"));
+    let mut plain = String::new();
+    flate2::read::DeflateDecoder::new(&res.body[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain, big);
+    assert_eq!(server.post(&sid, b"4small").await.status, 200);
+    let res = http(
+        server.addr,
+        "GET",
+        &path,
+        &[("accept-encoding", "gzip")],
+        b"",
+    )
+    .await;
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.text(), "4small");
+    assert_eq!(server.post(&sid, big.as_bytes()).await.status, 200);
+    let res = server.get(&sid).await;
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.text(), big);
+}
+
+/// Sends every message back marked as not compressible.
+struct NoCompress;
+
+impl engineio::Handler for NoCompress {
+    type Data = ();
+    fn on_message(&self, socket: &std::sync::Arc<engineio::Socket<()>>, message: Message) {
+        let _ = socket.send_frame(engineio::Frame::message(message).compress(false));
+    }
+}
+
+#[tokio::test]
+async fn packets_marked_not_compressible_go_out_plain() {
+    let engine = engineio::EngineIo::new(Config::default(), NoCompress);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = engine.clone();
+    tokio::spawn(async move { serving.serve(listener).await });
+    let res = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[], b"").await;
+    let sid = res.text()[9..29].to_owned();
+    let path = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+    let big = format!("4{}", "abc".repeat(1000));
+    assert_eq!(
+        http(addr, "POST", &path, &[], big.as_bytes()).await.status,
+        200
+    );
+    let res = http(addr, "GET", &path, &[("accept-encoding", "gzip")], b"").await;
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.text(), big);
+}

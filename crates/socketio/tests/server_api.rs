@@ -267,3 +267,75 @@ async fn reserved_event_names_cannot_be_emitted() {
         assert!(io.emit(name, &()).is_err(), "{name}");
     }
 }
+
+/// One raw HTTP/1.1 request; returns the head and the body.
+async fn http_raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8_lossy(&raw[..split]).to_lowercase(),
+        raw[split + 4..].to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn compress_false_keeps_a_large_polling_response_uncompressed() {
+    let io = SocketIo::new();
+    io.on_connection(|socket| {
+        let socket = Arc::clone(socket);
+        socket.on("big", |socket, ev| {
+            let compress: bool = ev.arg(0).unwrap();
+            socket
+                .compress(compress)
+                .emit("big", &("x".repeat(5000),))
+                .unwrap();
+        });
+    });
+    let server = TestServer::start(io).await;
+    let (_, open) = http_raw(
+        server.addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling",
+        "",
+        "",
+    )
+    .await;
+    let sid = String::from_utf8(open[9..29].to_vec()).unwrap();
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    http_raw(server.addr, "POST", &path, "", "40").await;
+    let (_, reply) = http_raw(server.addr, "GET", &path, "", "").await;
+    assert!(reply.starts_with(b"40{"));
+    for compress in [true, false] {
+        http_raw(
+            server.addr,
+            "POST",
+            &path,
+            "",
+            &format!(r#"42["big",{compress}]"#),
+        )
+        .await;
+        let (head, body) =
+            http_raw(server.addr, "GET", &path, "accept-encoding: gzip\r\n", "").await;
+        assert_eq!(head.contains("content-encoding: gzip"), compress, "{head}");
+        if !compress {
+            assert!(body.starts_with(br#"42["big","xxx"#));
+        }
+    }
+}

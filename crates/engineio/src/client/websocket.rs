@@ -151,7 +151,7 @@ impl WebSocket {
 }
 
 fn to_ws(frame: Frame) -> WsMessage {
-    match frame.0 {
+    match frame.kind {
         FrameKind::Text(text) => WsMessage::text(Payload::from(text)),
         FrameKind::Binary(data) => WsMessage::binary(Payload::from(data)),
     }

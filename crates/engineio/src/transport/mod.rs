@@ -1,4 +1,5 @@
 //! The two transports of Engine.IO v4.
 
+pub(crate) mod compression;
 pub(crate) mod polling;
 pub(crate) mod websocket;

@@ -14,6 +14,7 @@ use crate::config::TransportKind;
 use crate::packet::Frame;
 use crate::payload;
 use crate::socket::{CloseReason, Phase, Socket};
+use crate::transport::compression;
 
 /// Which pending request a guard watches.
 #[derive(Clone, Copy)]
@@ -76,13 +77,39 @@ pub(crate) async fn get<D: Default + Send + Sync + 'static>(
     }
     guard.armed = false;
     drop(guard);
-    let body = payload::encode(&frames, payload::encoded_len(&frames));
+    payload_response(&socket, &frames, request_headers)
+}
+
+/// A response carrying `frames` as one payload, compressed when Node would compress it.
+fn payload_response<D: Default + Send + Sync + 'static>(
+    socket: &Socket<D>,
+    frames: &VecDeque<Frame>,
+    request_headers: &HeaderMap,
+) -> Response<Bytes> {
+    let body = payload::encode(frames, payload::encoded_len(frames));
+    let encoding = match socket.engine.config.http_compression {
+        Some(threshold) if body.len() >= threshold && frames.iter().any(Frame::is_compressible) => {
+            compression::accepted(request_headers)
+        }
+        _ => None,
+    };
+    let (body, encoding) =
+        match encoding.and_then(|e| compression::encode(e, &body).map(|b| (b, e))) {
+            Some((compressed, e)) => (compressed, Some(e)),
+            None => (body, None),
+        };
     let mut res = Response::new(body);
     let headers = res.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=UTF-8"),
     );
+    if let Some(e) = encoding {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(e.as_str()),
+        );
+    }
     common_headers(request_headers, headers);
     res
 }
@@ -201,15 +228,7 @@ pub(crate) fn handshake_response<D: Default + Send + Sync + 'static>(
 ) -> Response<Bytes> {
     let mut frames = VecDeque::new();
     socket.lock().queue.take_into(&mut frames);
-    let body = payload::encode(&frames, payload::encoded_len(&frames));
-    let mut res = Response::new(body);
-    let headers = res.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
-    common_headers(request_headers, headers);
-    res
+    payload_response(socket, &frames, request_headers)
 }
 
 /// Headers Node adds to every polling response.

@@ -246,7 +246,7 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
 }
 
 fn to_ws(frame: Frame, supports_binary: bool) -> WsMessage {
-    match frame.0 {
+    match frame.kind {
         FrameKind::Text(text) => WsMessage::text(Payload::from(text)),
         FrameKind::Binary(data) if supports_binary => WsMessage::binary(Payload::from(data)),
         FrameKind::Binary(data) => {

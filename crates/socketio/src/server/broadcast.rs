@@ -84,7 +84,7 @@ impl BroadcastOperator {
             .encode_event(self.nsp.name(), event, args, None)
             .map_err(EmitError::Encode)?;
         let packet = OutgoingPacket {
-            frames: frames_of(&encoded).into(),
+            frames: frames_of(&encoded, true).into(),
         };
         self.nsp.adapter().broadcast(&packet, &self.opts);
         Ok(())
@@ -107,7 +107,7 @@ impl BroadcastOperator {
             .encode_event(self.nsp.name(), event, args, Some(id))
             .map_err(EmitError::Encode)?;
         let packet = OutgoingPacket {
-            frames: frames_of(&encoded).into(),
+            frames: frames_of(&encoded, true).into(),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();
         let expected = self

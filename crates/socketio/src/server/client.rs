@@ -159,7 +159,7 @@ impl EngineHandler {
 fn send_packet(server: &ServerInner, conn: &EngineSocket, packet: &Packet) {
     match server.parser.encode(packet) {
         Ok(encoded) => {
-            let _ = conn.send_frames(frames_of(&encoded));
+            let _ = conn.send_frames(frames_of(&encoded, true));
         }
         Err(e) => tracing::warn!(error = %e, "could not encode a packet"),
     }

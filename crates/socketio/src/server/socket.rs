@@ -473,11 +473,21 @@ impl Socket {
         }
     }
 
+    /// Operations whose packets may (`true`, the default) or may not be compressed: a polling
+    /// response is gzip/deflate-encoded when large enough and one of its packets may be.
+    pub fn compress(self: &Arc<Self>, compress: bool) -> SocketOperator {
+        SocketOperator {
+            compress,
+            ..self.operator()
+        }
+    }
+
     fn operator(self: &Arc<Self>) -> SocketOperator {
         SocketOperator {
             socket: Arc::clone(self),
             timeout: None,
             volatile: false,
+            compress: true,
         }
     }
 
@@ -519,7 +529,7 @@ impl Socket {
 
     /// Queues an encoded packet.
     pub(crate) fn send_encoded(&self, encoded: &Encoded, volatile: bool) {
-        let frames = frames_of(encoded);
+        let frames = frames_of(encoded, true);
         self.send_frames(&frames, volatile);
     }
 
@@ -550,7 +560,7 @@ impl Socket {
     /// Sends the CONNECT reply, then what was emitted before it.
     pub(crate) fn connect_reply(&self, reply: &Encoded) {
         let mut early = lock(&self.early);
-        let mut frames = frames_of(reply);
+        let mut frames = frames_of(reply, true);
         frames.append(&mut early);
         let _ = self.conn.send_frames(frames);
         // A socket disconnected by a connection listener stays disconnected.
@@ -673,17 +683,17 @@ impl Socket {
     }
 }
 
-/// The frames of an encoded packet, in order.
-pub(crate) fn frames_of(encoded: &Encoded) -> Vec<Frame> {
+/// The frames of an encoded packet, in order, marked compressible or not.
+pub(crate) fn frames_of(encoded: &Encoded, compress: bool) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(encoded.message_count());
     if let Some(frame) = encoded
         .text_with_prefix()
         .and_then(|text| Frame::from_encoded_message(text.clone()))
     {
-        frames.push(frame);
+        frames.push(frame.compress(compress));
     }
     for bin in encoded.binaries() {
-        frames.push(Frame::message(Message::Binary(bin.clone())));
+        frames.push(Frame::message(Message::Binary(bin.clone())).compress(compress));
     }
     frames
 }
@@ -715,9 +725,16 @@ pub struct SocketOperator {
     socket: Arc<Socket>,
     timeout: Option<Duration>,
     volatile: bool,
+    compress: bool,
 }
 
 impl SocketOperator {
+    /// Whether the packets may be compressed (default true).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
     /// Sets the acknowledgement timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -741,7 +758,7 @@ impl SocketOperator {
             .encode_event(socket.namespace_name(), event, args, None)
             .map_err(EmitError::Encode)?;
         socket.call_outgoing(event);
-        socket.send_encoded(&encoded, self.volatile);
+        socket.send_frames(&frames_of(&encoded, self.compress), self.volatile);
         Ok(())
     }
 
@@ -761,7 +778,7 @@ impl SocketOperator {
                     let (tx, rx) = oneshot::channel();
                     socket.register_ack(id, AckSlot::One(tx));
                     socket.call_outgoing(event);
-                    socket.send_encoded(&encoded, self.volatile);
+                    socket.send_frames(&frames_of(&encoded, self.compress), self.volatile);
                     (id, rx)
                 })
         };
