@@ -251,9 +251,11 @@ impl Socket {
         }
     }
 
-    /// Leaves a room.
-    pub fn leave(&self, room: &str) {
-        self.nsp.adapter().del(self.id, room);
+    /// Leaves one room or several.
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        for room in rooms.into_rooms() {
+            self.nsp.adapter().del(self.id, &room);
+        }
     }
 
     /// Stores user data (kept as a value, so that it can cross a cluster and be read back by
@@ -826,6 +828,12 @@ pub trait IntoRooms {
 impl IntoRooms for &str {
     fn into_rooms(self) -> Vec<Room> {
         vec![Room::from(self)]
+    }
+}
+
+impl IntoRooms for &String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self.as_str())]
     }
 }
 
