@@ -127,6 +127,7 @@ pub struct Config {
     pub(crate) close_timeout: Duration,
     pub(crate) max_http_buffer_size: usize,
     pub(crate) max_buffered_bytes: usize,
+    pub(crate) high_water_mark: usize,
     pub(crate) http_compression: Option<usize>,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
@@ -167,6 +168,7 @@ impl Default for Config {
             close_timeout: Duration::from_millis(30_000),
             max_http_buffer_size: 1_000_000,
             max_buffered_bytes: 16 * 1024 * 1024,
+            high_water_mark: 1024 * 1024,
             http_compression: Some(1024),
             polling: true,
             websocket: true,
@@ -286,6 +288,16 @@ impl ConfigBuilder {
     /// memory grow without bound.
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.0.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// The queued bytes past which sending reports [`Pressure::OverHighWater`] (default
+    /// 1 MiB); [`Handler::on_drain`] follows once the queue was handed to the transport.
+    ///
+    /// [`Pressure::OverHighWater`]: crate::Pressure::OverHighWater
+    /// [`Handler::on_drain`]: crate::Handler::on_drain
+    pub fn high_water_mark(mut self, bytes: usize) -> Self {
+        self.0.high_water_mark = bytes;
         self
     }
 

@@ -30,6 +30,12 @@ pub trait Handler: Send + Sync + 'static {
     fn on_close(&self, socket: &Arc<Socket<Self::Data>>, reason: CloseReason) {
         let _ = (socket, reason);
     }
+
+    /// The session's queue had gone over the high-water mark and has now been handed to the
+    /// transport.
+    fn on_drain(&self, socket: &Arc<Socket<Self::Data>>) {
+        let _ = socket;
+    }
 }
 
 pub(crate) struct Engine<D> {

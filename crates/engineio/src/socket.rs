@@ -56,6 +56,18 @@ impl std::fmt::Display for CloseReason {
     }
 }
 
+/// How full a session's queue is after packets were queued: what a producer acts on
+/// (backpressure). Over the high-water mark, slow down until [`Socket::drained`] returns or
+/// [`Handler::on_drain`](crate::Handler::on_drain) is called; over `max_buffered_bytes` the
+/// session is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pressure {
+    /// At or under the high-water mark.
+    Normal,
+    /// Over the high-water mark.
+    OverHighWater,
+}
+
 /// A message could not be queued because the session is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionClosed;
@@ -82,6 +94,8 @@ pub(crate) enum Phase {
 pub(crate) struct Outbox {
     frames: VecDeque<Frame>,
     pub(crate) bytes: usize,
+    /// The queue went over the high-water mark since the writer last emptied it.
+    over_high_water: bool,
 }
 
 impl Outbox {
@@ -95,10 +109,13 @@ impl Outbox {
     }
 
     /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so in
-    /// steady state neither allocates.
-    pub(crate) fn take_into(&mut self, out: &mut VecDeque<Frame>) {
+    /// steady state neither allocates. Returns whether the queue had been over the high-water
+    /// mark: the caller then reports the drain ([`Socket::drained`]) once the lock is released.
+    #[must_use]
+    pub(crate) fn take_into(&mut self, out: &mut VecDeque<Frame>) -> bool {
         std::mem::swap(&mut self.frames, out);
         self.bytes = 0;
+        std::mem::take(&mut self.over_high_water)
     }
 
     pub(crate) fn clear(&mut self) {
@@ -140,6 +157,8 @@ pub struct Socket<D> {
     pub(crate) pong: Notify,
     /// Wakes every task of the session when it closes.
     pub(crate) closed: Notify,
+    /// Wakes [`Socket::drained`] waiters.
+    drain: Notify,
 }
 
 impl<D> std::fmt::Debug for Socket<D> {
@@ -179,6 +198,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
             writer: Notify::new(),
             pong: Notify::new(),
             closed: Notify::new(),
+            drain: Notify::new(),
         }
     }
 
@@ -229,27 +249,20 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
     }
 
     /// Queues a message.
-    pub fn send(&self, message: Message) -> Result<(), SessionClosed> {
+    pub fn send(&self, message: Message) -> Result<Pressure, SessionClosed> {
         self.send_frame(Frame::message(message))
     }
 
     /// Queues an already encoded message packet (see [`Frame::from_encoded_message`]), so that
     /// one encoding can be shared by many sessions.
-    pub fn send_frame(&self, frame: Frame) -> Result<(), SessionClosed> {
+    pub fn send_frame(&self, frame: Frame) -> Result<Pressure, SessionClosed> {
         debug_assert!(frame.is_message());
         let mut st = self.lock();
         if st.phase != Phase::Open {
             return Err(SessionClosed);
         }
         st.queue.push(frame);
-        let over = st.queue.bytes > self.engine.config.max_buffered_bytes;
-        drop(st);
-        if over {
-            self.overflow();
-            return Err(SessionClosed);
-        }
-        self.writer.notify_one();
-        Ok(())
+        self.after_push(st)
     }
 
     /// Queues several packets at once: no other packet can come between them (a Socket.IO
@@ -257,7 +270,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
     pub fn send_frames(
         &self,
         frames: impl IntoIterator<Item = Frame>,
-    ) -> Result<(), SessionClosed> {
+    ) -> Result<Pressure, SessionClosed> {
         let mut st = self.lock();
         if st.phase != Phase::Open {
             return Err(SessionClosed);
@@ -265,14 +278,58 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         for frame in frames {
             st.queue.push(frame);
         }
-        let over = st.queue.bytes > self.engine.config.max_buffered_bytes;
+        self.after_push(st)
+    }
+
+    /// Applies the queue's bounds after packets were queued, and wakes the writer.
+    fn after_push(&self, mut st: MutexGuard<'_, State>) -> Result<Pressure, SessionClosed> {
+        let config = &self.engine.config;
+        let bytes = st.queue.bytes;
+        if bytes > config.high_water_mark {
+            st.queue.over_high_water = true;
+        }
         drop(st);
-        if over {
+        if bytes > config.max_buffered_bytes {
             self.overflow();
             return Err(SessionClosed);
         }
         self.writer.notify_one();
-        Ok(())
+        Ok(if bytes > config.high_water_mark {
+            Pressure::OverHighWater
+        } else {
+            Pressure::Normal
+        })
+    }
+
+    /// Whether more than the high-water mark is queued for this session.
+    pub fn is_over_high_water(&self) -> bool {
+        self.lock().queue.bytes > self.engine.config.high_water_mark
+    }
+
+    /// Waits until this session's queue is back under the high-water mark (at once if it
+    /// is), or the session closed.
+    pub async fn drained(&self) {
+        loop {
+            let drained = self.drain.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if !self.is_open() || !self.is_over_high_water() {
+                return;
+            }
+            tokio::select! {
+                _ = drained => {}
+                _ = closed => return,
+            }
+        }
+    }
+
+    /// Reports that the queue, once over the high-water mark, was handed to the transport.
+    pub(crate) fn report_drain(self: &Arc<Self>) {
+        self.drain.notify_waiters();
+        self.engine.handler.on_drain(self);
     }
 
     /// How many bytes are queued for this session and not yet handed to its transport.

@@ -91,7 +91,9 @@ async fn listeners_once_off_any_outgoing_and_packet_middlewares() {
         socket.on("blocked", move |_, _| {
             log.lock().unwrap().push("blocked-ran".into())
         });
-        socket.on("done", |socket, _| socket.emit("finished", &()).unwrap());
+        socket.on("done", |socket, _| {
+            socket.emit("finished", &()).unwrap();
+        });
     });
     let server = TestServer::start(io).await;
     let mut raw = server.raw().await;
@@ -217,7 +219,9 @@ async fn dynamic_namespaces_by_predicate_and_cleanup_of_empty_children() {
     let parent = io.of_predicate(|name, auth| async move {
         name.starts_with("/team-") && auth.get("member").and_then(Value::as_bool) == Some(true)
     });
-    parent.on_connection(|socket| socket.emit("hello", &(socket.namespace().name(),)).unwrap());
+    parent.on_connection(|socket| {
+        socket.emit("hello", &(socket.namespace().name(),)).unwrap();
+    });
     let server = TestServer::start(io.clone()).await;
     let mut raw = server.raw().await;
     raw.send("40/team-a,").await;
@@ -338,4 +342,52 @@ async fn compress_false_keeps_a_large_polling_response_uncompressed() {
             assert!(body.starts_with(br#"42["big","xxx"#));
         }
     }
+}
+
+#[tokio::test]
+async fn emits_report_pressure_and_the_drain_is_heard() {
+    let io = SocketIo::builder().high_water_mark(2_000).build();
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    io.on_connection(move |socket| {
+        let drains = tx.clone();
+        socket.on_drain(move |_| drains.send("on_drain".into()).unwrap());
+        let tx = tx.clone();
+        socket.on("flood", move |socket, _| {
+            for _ in 0..3 {
+                let pressure = socket.emit("chunk", &("y".repeat(1_000),)).unwrap();
+                tx.send(format!("{pressure:?}")).unwrap();
+            }
+            let socket = Arc::clone(socket);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                socket.drained().await;
+                tx.send("drained".into()).unwrap();
+            });
+        });
+    });
+    let server = TestServer::start(io).await;
+    let (_, open) = http_raw(
+        server.addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling",
+        "",
+        "",
+    )
+    .await;
+    let sid = String::from_utf8(open[9..29].to_vec()).unwrap();
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    http_raw(server.addr, "POST", &path, "", "40").await;
+    http_raw(server.addr, "GET", &path, "", "").await;
+    http_raw(server.addr, "POST", &path, "", r#"42["flood"]"#).await;
+    let pressures: Vec<String> = vec![
+        rx.recv().await.unwrap(),
+        rx.recv().await.unwrap(),
+        rx.recv().await.unwrap(),
+    ];
+    assert_eq!(pressures, ["Normal", "OverHighWater", "OverHighWater"]);
+    let (_, body) = http_raw(server.addr, "GET", &path, "", "").await;
+    assert_eq!(body.iter().filter(|&&b| b == 0x1e).count(), 2);
+    let mut after: Vec<String> = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
+    after.sort();
+    assert_eq!(after, ["drained", "on_drain"]);
 }

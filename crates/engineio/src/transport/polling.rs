@@ -132,7 +132,11 @@ fn take_for_get<D: Default + Send + Sync + 'static>(
         }
         // What was queued before the close goes out first; the close packet alone after.
         Phase::Closing if !st.queue.is_empty() => {
-            st.queue.take_into(frames);
+            let drained = st.queue.take_into(frames);
+            drop(st);
+            if drained {
+                socket.report_drain();
+            }
             true
         }
         Phase::Closing => {
@@ -142,7 +146,11 @@ fn take_for_get<D: Default + Send + Sync + 'static>(
             true
         }
         Phase::Open if !st.queue.is_empty() => {
-            st.queue.take_into(frames);
+            let drained = st.queue.take_into(frames);
+            drop(st);
+            if drained {
+                socket.report_drain();
+            }
             true
         }
         // An upgrade is under way or done: release the GET so the client can pause polling.
@@ -227,7 +235,8 @@ pub(crate) fn handshake_response<D: Default + Send + Sync + 'static>(
     request_headers: &HeaderMap,
 ) -> Response<Bytes> {
     let mut frames = VecDeque::new();
-    socket.lock().queue.take_into(&mut frames);
+    // A fresh session cannot be over its high-water mark yet.
+    let _ = socket.lock().queue.take_into(&mut frames);
     payload_response(socket, &frames, request_headers)
 }
 

@@ -184,11 +184,14 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
         let notified = socket.writer.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let phase = {
+        let (phase, drained) = {
             let mut st = socket.lock();
-            st.queue.take_into(&mut batch);
-            st.phase
+            let drained = st.queue.take_into(&mut batch);
+            (st.phase, drained)
         };
+        if drained {
+            socket.report_drain();
+        }
         if !batch.is_empty() {
             let closed = socket.closed.notified();
             tokio::pin!(closed);

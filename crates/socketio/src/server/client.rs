@@ -113,6 +113,12 @@ impl engineio::Handler for EngineHandler {
         }
     }
 
+    fn on_drain(&self, conn: &Arc<EngineSocket>) {
+        for socket in sockets_of(conn) {
+            socket.call_drain();
+        }
+    }
+
     fn on_close(&self, conn: &Arc<EngineSocket>, reason: CloseReason) {
         if let Some(timer) = lock(conn).connect_timeout.take() {
             timer.abort();

@@ -427,6 +427,19 @@ impl SocketIoBuilder {
         self
     }
 
+    /// The queued bytes per connection past which emits report
+    /// [`Pressure::OverHighWater`](engineio::Pressure::OverHighWater) (default 1 MiB).
+    pub fn high_water_mark(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.high_water_mark(bytes);
+        self
+    }
+
+    /// The most bytes queued for one connection before it is closed (default 16 MiB).
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.max_buffered_bytes(bytes);
+        self
+    }
+
     /// Accepted transports (default both).
     pub fn transports(mut self, transports: &[TransportKind]) -> Self {
         self.engine = self.engine.transports(transports);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use engineio::{Frame, Message, Sid};
+use engineio::{Frame, Message, Pressure, Sid};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use smol_str::SmolStr;
@@ -129,6 +129,7 @@ type EventHandler = Arc<dyn Fn(&Arc<Socket>, Event) + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(&Arc<Socket>, &Event) + Send + Sync>;
 type OutgoingHandler = Arc<dyn Fn(&Arc<Socket>, &str) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Arc<Socket>, DisconnectReason) + Send + Sync>;
+type DrainHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
 type PacketMiddleware = Arc<dyn Fn(&Arc<Socket>, &Event) -> Result<(), String> + Send + Sync>;
 
 struct Listener<H> {
@@ -145,6 +146,7 @@ struct Listeners {
     outgoing: Vec<Listener<OutgoingHandler>>,
     disconnecting: Vec<Listener<DisconnectHandler>>,
     disconnect: Vec<Listener<DisconnectHandler>>,
+    drain: Vec<Listener<DrainHandler>>,
     middlewares: Vec<PacketMiddleware>,
 }
 
@@ -441,11 +443,14 @@ impl Socket {
     /// Emits an event to this client. `args` must serialize to a sequence: the event's
     /// arguments (`&("hello", 42)`, `&[1, 2]`, `&()` for none). `bytes::Bytes` values anywhere
     /// inside become binary attachments.
+    ///
+    /// Returns how full the connection's queue is: over the high-water mark, a producer
+    /// should wait for [`drained`](Self::drained) before sending more.
     pub fn emit<T: Serialize + ?Sized>(
         self: &Arc<Self>,
         event: &str,
         args: &T,
-    ) -> Result<(), EmitError> {
+    ) -> Result<Pressure, EmitError> {
         self.operator().emit(event, args)
     }
 
@@ -530,19 +535,20 @@ impl Socket {
     }
 
     /// Queues an encoded packet.
-    pub(crate) fn send_encoded(&self, encoded: &Encoded, volatile: bool) {
+    pub(crate) fn send_encoded(&self, encoded: &Encoded, volatile: bool) -> Pressure {
         let frames = frames_of(encoded, true);
-        self.send_frames(&frames, volatile);
+        self.send_frames(&frames, volatile)
     }
 
-    /// Queues frames (a packet and its attachments, never split).
-    pub(crate) fn send_frames(&self, frames: &[Frame], volatile: bool) {
-        match self.state.load(Ordering::Acquire) {
+    /// Queues frames (a packet and its attachments, never split); returns how full the
+    /// connection's queue is now.
+    pub(crate) fn send_frames(&self, frames: &[Frame], volatile: bool) -> Pressure {
+        let queued = match self.state.load(Ordering::Acquire) {
             CONNECTED => {
                 if volatile && !self.conn.is_writable() {
-                    return;
+                    return Pressure::Normal;
                 }
-                let _ = self.conn.send_frames(frames.iter().cloned());
+                self.conn.send_frames(frames.iter().cloned())
             }
             CONNECTING => {
                 let mut early = lock(&self.early);
@@ -550,12 +556,51 @@ impl Socket {
                 // holding it, so nothing is queued behind the flush.
                 if self.state.load(Ordering::Acquire) == CONNECTING {
                     early.extend(frames.iter().cloned());
-                } else {
-                    drop(early);
-                    let _ = self.conn.send_frames(frames.iter().cloned());
+                    return Pressure::Normal;
                 }
+                drop(early);
+                self.conn.send_frames(frames.iter().cloned())
             }
-            _ => {}
+            _ => return Pressure::Normal,
+        };
+        queued.unwrap_or(Pressure::Normal)
+    }
+
+    /// How many bytes are queued on this socket's connection and not yet handed to its
+    /// transport (shared by the namespaces of the connection).
+    pub fn buffered_bytes(&self) -> usize {
+        self.conn.buffered_bytes()
+    }
+
+    /// Waits until the connection's queue is back under its high-water mark (at once if it
+    /// is), or the connection closed: the way for a producer to slow down.
+    pub async fn drained(&self) {
+        self.conn.drained().await
+    }
+
+    /// Called when the connection's queue, once over its high-water mark, has been handed
+    /// to the transport.
+    pub fn on_drain<F>(&self, handler: F) -> ListenerId
+    where
+        F: Fn(&Arc<Socket>) + Send + Sync + 'static,
+    {
+        let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        let id = l.next();
+        l.drain.push(Listener {
+            id,
+            once: false,
+            handler: Arc::new(handler),
+        });
+        id
+    }
+
+    pub(crate) fn call_drain(self: &Arc<Self>) {
+        let handlers: Vec<DrainHandler> = {
+            let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
+            l.drain.iter().map(|x| Arc::clone(&x.handler)).collect()
+        };
+        for h in handlers {
+            h(self);
         }
     }
 
@@ -749,8 +794,12 @@ impl SocketOperator {
         self
     }
 
-    /// Emits the event.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+    /// Emits the event; returns how full the connection's queue is.
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<Pressure, EmitError> {
         if is_reserved_event(event) {
             return Err(EmitError::ReservedEvent);
         }
@@ -760,8 +809,7 @@ impl SocketOperator {
             .encode_event(socket.namespace_name(), event, args, None)
             .map_err(EmitError::Encode)?;
         socket.call_outgoing(event);
-        socket.send_frames(&frames_of(&encoded, self.compress), self.volatile);
-        Ok(())
+        Ok(socket.send_frames(&frames_of(&encoded, self.compress), self.volatile))
     }
 
     /// Emits the event and waits for the acknowledgement.
@@ -780,7 +828,7 @@ impl SocketOperator {
                     let (tx, rx) = oneshot::channel();
                     socket.register_ack(id, AckSlot::One(tx));
                     socket.call_outgoing(event);
-                    socket.send_frames(&frames_of(&encoded, self.compress), self.volatile);
+                    let _ = socket.send_frames(&frames_of(&encoded, self.compress), self.volatile);
                     (id, rx)
                 })
         };

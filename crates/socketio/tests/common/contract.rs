@@ -70,7 +70,9 @@ fn setup(logs: Arc<Logs>) -> impl Fn(&Arc<Socket>) + Send + Sync + Clone + 'stat
             let args = ev.values();
             match ev.ack() {
                 Some(ack) => ack.send(&args).unwrap(),
-                None => socket.emit("echo", &args).unwrap(),
+                None => {
+                    socket.emit("echo", &args).unwrap();
+                }
             }
         });
         socket.on("error", |socket, ev| {
