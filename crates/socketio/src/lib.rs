@@ -12,10 +12,11 @@
 //!   [`JsonParser`] (socket.io-parser), `binary.rs` its attachments (placeholders and
 //!   reassembly), `msgpack.rs` the msgpack parser (feature `msgpack`).
 //! * `error.rs`: [`DecodeError`] and [`EncodeError`].
+//! * `client/` (feature `client`): the client, `Manager` and `Socket`, with reconnection.
 //!
 //! # Features
 //!
-//! * `server` (default) and `client`: the server and client sides (in progress).
+//! * `server` (default) and `client`: the server and client sides.
 //! * `msgpack`: `MsgpackParser`, compatible with npm `socket.io-msgpack-parser`.
 //!
 //! # Example
@@ -36,6 +37,8 @@
 //! ```
 
 mod args;
+#[cfg(feature = "client")]
+pub mod client;
 mod error;
 mod packet;
 pub mod parser;
