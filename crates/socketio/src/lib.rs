@@ -50,7 +50,7 @@ pub mod value;
 
 pub use error::{DecodeError, EncodeError};
 pub use packet::{MAIN_NAMESPACE, Packet, PacketType};
-pub use parser::{Decoder, Encoded, JsonDecoder, JsonParser, Parser};
+pub use parser::{AnyDecoder, AnyParser, Decoder, Encoded, JsonDecoder, JsonParser, Parser};
 #[cfg(feature = "msgpack")]
 pub use parser::{MsgpackDecoder, MsgpackParser};
 pub use payload::{Payload, RawJson};

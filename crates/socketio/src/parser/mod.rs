@@ -6,7 +6,10 @@
 //!
 //! * [`JsonParser`] (`json.rs`): socket.io-parser, the default; attachments in `binary.rs`.
 //! * `MsgpackParser` (`msgpack.rs`, feature `msgpack`): socket.io-msgpack-parser.
+//! * [`AnyParser`] (`any.rs`): either of them, chosen at run time (what servers and clients
+//!   are configured with).
 
+mod any;
 mod binary;
 mod encoded;
 mod json;
@@ -16,6 +19,7 @@ mod msgpack;
 use bytes::Bytes;
 use serde::Serialize;
 
+pub use any::{AnyDecoder, AnyParser};
 pub use encoded::Encoded;
 pub use json::{JsonDecoder, JsonParser};
 #[cfg(feature = "msgpack")]
