@@ -155,12 +155,16 @@ async fn fetch_sockets_join_leave_and_disconnect_by_room() {
     let a_id = a.connect("/", None).await;
     let b_id = b.connect("/", None).await;
     io.sockets_join("everyone");
-    let all = io.to("everyone").fetch_sockets().await;
+    let all = io.to("everyone").fetch_sockets().await.unwrap();
     assert_eq!(all.len(), 2);
     let a_socket = all.iter().find(|s| s.id().as_str() == a_id).unwrap();
     a_socket.join(["vip", "x"]);
-    a_socket.set_data(&serde_json::json!({"level": 3})).unwrap();
-    let vip = io.to("vip").fetch_sockets().await;
+    a_socket
+        .as_local()
+        .unwrap()
+        .set_data(&serde_json::json!({"level": 3}))
+        .unwrap();
+    let vip = io.to("vip").fetch_sockets().await.unwrap();
     assert_eq!(vip.len(), 1);
     assert_eq!(vip[0].data::<serde_json::Value>().unwrap()["level"], 3);
     let mut rooms: Vec<String> = vip[0].rooms().iter().map(|r| r.to_string()).collect();
@@ -172,7 +176,7 @@ async fn fetch_sockets_join_leave_and_disconnect_by_room() {
     assert!(!vip[0].rooms().iter().any(|r| r == "x"));
     io.to("everyone").except("vip").disconnect_sockets(false);
     b.expect_prefix("41").await;
-    let left = io.fetch_sockets().await;
+    let left = io.fetch_sockets().await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id().as_str(), a_id);
     assert_ne!(a_id, b_id);

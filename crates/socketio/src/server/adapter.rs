@@ -4,6 +4,12 @@
 //!
 //! Room index: two maps kept in step under one std `RwLock` (never held across `.await`):
 //! room → members and socket → rooms, so joining, leaving and targeting are all hash lookups.
+//!
+//! The types a cluster adapter works with live here too: [`OutgoingPacket`] (the encoded
+//! frames, plus the structured packet when the adapter publishes it), [`AckCollector`] /
+//! [`AckStream`] (the client counts and answers of a broadcast with acknowledgements, from
+//! every server), [`RemoteSocket`] / [`SocketDetails`] (what `fetch_sockets` returns, local or
+//! on another server) and [`AdapterError`].
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -12,14 +18,18 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use engineio::{Frame, Sid};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use smol_str::SmolStr;
 
 use tokio::sync::mpsc;
 
-use super::ack::{AckResponse, AckSlot};
+use super::ack::{AckError, AckResponse, AckSlot, BroadcastAcks};
+use super::broadcast::BroadcastOperator;
+use super::handshake::Handshake;
 use super::namespace::Namespace;
-use super::socket::Socket;
-use crate::Value;
+use super::socket::{EmitError, IntoRooms, Socket, frames_of};
+use crate::{EncodeError, Map, Packet, Value};
 
 /// A room name.
 pub type Room = SmolStr;
@@ -50,17 +60,549 @@ pub struct BroadcastFlags {
 }
 
 /// An encoded packet on its way to many sockets: the same frames are queued for each.
+///
+/// For an adapter that publishes broadcasts to other servers
+/// ([`Adapter::publishes_packets`]) it also carries the packet itself, which the adapter
+/// encodes in its own format.
 #[derive(Debug, Clone)]
 pub struct OutgoingPacket {
     pub(crate) frames: Arc<[Frame]>,
+    packet: Option<Arc<Packet>>,
+    ack_id: Option<u64>,
+}
+
+impl OutgoingPacket {
+    /// Encodes an event for a broadcast on `nsp` (with the acknowledgement id `ack_id`, if
+    /// any). The packet is built only when `with_packet` is set.
+    pub(crate) fn event<T: Serialize + ?Sized>(
+        nsp: &Namespace,
+        event: &str,
+        args: &T,
+        ack_id: Option<u64>,
+        with_packet: bool,
+    ) -> Result<OutgoingPacket, EncodeError> {
+        if with_packet {
+            let args = args_to_values(args)?;
+            let mut packet = Packet::event(nsp.name(), event, args);
+            if let Some(id) = ack_id {
+                packet = packet.with_id(id);
+            }
+            return Self::encode(nsp, packet);
+        }
+        let encoded = nsp.parser().encode_event(nsp.name(), event, args, ack_id)?;
+        Ok(OutgoingPacket {
+            frames: frames_of(&encoded, true).into(),
+            packet: None,
+            ack_id,
+        })
+    }
+
+    /// Encodes a packet with the parser of `nsp`, for the sockets of this server: what a
+    /// cluster adapter does with a broadcast it received from another server. The packet's
+    /// namespace is replaced by `nsp`'s name; any acknowledgement id is dropped (use
+    /// [`with_new_ack`](Self::with_new_ack) for a broadcast with acknowledgements).
+    pub fn new(nsp: &Namespace, packet: Packet) -> Result<OutgoingPacket, EncodeError> {
+        let packet = rebuild(nsp, packet, None)?;
+        Self::encode(nsp, packet)
+    }
+
+    /// Like [`new`](Self::new), with a fresh acknowledgement id of `nsp`, so the answers of
+    /// this server's sockets can be collected with
+    /// [`Adapter::broadcast_with_ack`].
+    pub fn with_new_ack(nsp: &Namespace, packet: Packet) -> Result<OutgoingPacket, EncodeError> {
+        let packet = rebuild(nsp, packet, Some(nsp.next_ack_id()))?;
+        Self::encode(nsp, packet)
+    }
+
+    fn encode(nsp: &Namespace, packet: Packet) -> Result<OutgoingPacket, EncodeError> {
+        let encoded = nsp.parser().encode(&packet)?;
+        Ok(OutgoingPacket {
+            frames: frames_of(&encoded, true).into(),
+            ack_id: packet.id(),
+            packet: Some(Arc::new(packet)),
+        })
+    }
+
+    /// The packet, when it was built (see [`Adapter::publishes_packets`]).
+    pub fn packet(&self) -> Option<&Packet> {
+        self.packet.as_deref()
+    }
+
+    /// The acknowledgement id the sockets answer with, for a broadcast with acknowledgements.
+    pub fn ack_id(&self) -> Option<u64> {
+        self.ack_id
+    }
+}
+
+/// `packet` with `nsp`'s name and the acknowledgement id `id`.
+fn rebuild(nsp: &Namespace, packet: Packet, id: Option<u64>) -> Result<Packet, EncodeError> {
+    let kind = packet.kind();
+    let data = packet.into_payload();
+    Packet::new(kind, nsp.name(), id, data).map_err(|e| EncodeError::Serialize(Box::new(e)))
+}
+
+/// Typed arguments as values; `()` is no argument.
+pub(crate) fn args_to_values<T: Serialize + ?Sized>(args: &T) -> Result<Vec<Value>, EncodeError> {
+    match crate::to_value(args)? {
+        Value::Array(items) => Ok(items),
+        Value::Null => Ok(Vec::new()),
+        _ => Err(EncodeError::ArgsNotASequence),
+    }
+}
+
+/// Why a cluster-wide operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterError {
+    timeout: bool,
+    message: String,
+}
+
+impl AdapterError {
+    /// Some servers did not answer in time.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        AdapterError {
+            timeout: true,
+            message: message.into(),
+        }
+    }
+
+    /// Any other failure (for example, the message broker cannot be reached).
+    pub fn other(message: impl Into<String>) -> Self {
+        AdapterError {
+            timeout: false,
+            message: message.into(),
+        }
+    }
+
+    /// Whether some servers did not answer in time.
+    pub fn is_timeout(&self) -> bool {
+        self.timeout
+    }
+}
+
+impl std::fmt::Display for AdapterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AdapterError {}
+
+/// The answers of a server-side emit with acknowledgements: one per other server, and whether
+/// every server answered before the timeout.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerSideAcks {
+    /// The answers received (each server answers with one value), in arrival order.
+    pub responses: Vec<Value>,
+    /// `Some(AckError::Timeout)` when some servers did not answer in time.
+    pub error: Option<AckError>,
+}
+
+/// Where a broadcast with acknowledgements reports, from every server: how many sockets each
+/// server reached ([`client_count`](Self::client_count), once per server) and each socket's
+/// answer. Cloning is cheap; the operator waiting for the answers reads them from the
+/// [`AckStream`].
+#[derive(Debug, Clone)]
+pub struct AckCollector {
+    nsp: SmolStr,
+    counts: mpsc::UnboundedSender<usize>,
+    responses: mpsc::UnboundedSender<AckResponse>,
+}
+
+/// What a broadcast with acknowledgements reported so far (see [`AckCollector`]).
+#[derive(Debug)]
+pub enum AckEvent {
+    /// One server reached this many sockets.
+    ClientCount(usize),
+    /// One socket answered.
+    Response(AckResponse),
+}
+
+/// The receiving end of an [`AckCollector`].
+#[derive(Debug)]
+pub struct AckStream {
+    counts: mpsc::UnboundedReceiver<usize>,
+    responses: mpsc::UnboundedReceiver<AckResponse>,
+    counts_open: bool,
+    responses_open: bool,
+}
+
+impl AckCollector {
+    /// A collector for a broadcast on the namespace `nsp`, and the stream its reports come out of.
+    pub fn channel(nsp: &str) -> (AckCollector, AckStream) {
+        let (counts, counts_rx) = mpsc::unbounded_channel();
+        let (responses, responses_rx) = mpsc::unbounded_channel();
+        (
+            AckCollector {
+                nsp: SmolStr::from(nsp),
+                counts,
+                responses,
+            },
+            AckStream {
+                counts: counts_rx,
+                responses: responses_rx,
+                counts_open: true,
+                responses_open: true,
+            },
+        )
+    }
+
+    /// One server reached `count` sockets.
+    pub fn client_count(&self, count: usize) {
+        let _ = self.counts.send(count);
+    }
+
+    /// A socket answered.
+    pub fn response(&self, response: AckResponse) {
+        let _ = self.responses.send(response);
+    }
+
+    /// A socket of another server answered; cluster adapters forward the first argument of
+    /// each answer only, as Node's do.
+    pub fn remote_response(&self, first_arg: Value) {
+        self.response(AckResponse::new(Packet::ack(
+            self.nsp.clone(),
+            0,
+            vec![first_arg],
+        )));
+    }
+
+    /// Whether nobody waits for the reports any more.
+    pub fn is_closed(&self) -> bool {
+        self.responses.is_closed()
+    }
+
+    fn slot(&self) -> AckSlot {
+        AckSlot::Many(self.responses.clone())
+    }
+}
+
+impl AckStream {
+    /// The next report; `None` once every collector is gone and everything was read.
+    pub async fn next(&mut self) -> Option<AckEvent> {
+        loop {
+            if !self.counts_open && !self.responses_open {
+                return None;
+            }
+            tokio::select! {
+                count = self.counts.recv(), if self.counts_open => match count {
+                    Some(n) => return Some(AckEvent::ClientCount(n)),
+                    None => self.counts_open = false,
+                },
+                response = self.responses.recv(), if self.responses_open => match response {
+                    Some(r) => return Some(AckEvent::Response(r)),
+                    None => self.responses_open = false,
+                },
+            }
+        }
+    }
+}
+
+/// What a server tells the others about one of its sockets (Node's `{id, handshake, rooms,
+/// data}` in a fetch-sockets response).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocketDetails {
+    /// The socket id.
+    pub id: Sid,
+    /// The handshake as Node's `socket.handshake` object (`headers`, `time`, `address`,
+    /// `xdomain`, `secure`, `issued`, `url`, `query`, `auth`).
+    pub handshake: Value,
+    /// The rooms of the socket (its own id included).
+    pub rooms: Vec<Room>,
+    /// The user data.
+    pub data: Value,
+}
+
+impl SocketDetails {
+    /// The details as the object Node's adapters exchange.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::with_capacity(4);
+        m.insert("id", Value::String(self.id.as_str().to_owned()));
+        m.insert("handshake", self.handshake.clone());
+        m.insert(
+            "rooms",
+            Value::Array(
+                self.rooms
+                    .iter()
+                    .map(|r| Value::String(r.to_string()))
+                    .collect(),
+            ),
+        );
+        m.insert("data", self.data.clone());
+        Value::Object(m)
+    }
+
+    /// Reads the object Node's adapters exchange; `None` when it has no valid socket id.
+    /// Rooms that are numbers (a Node application may use them) are read as their text.
+    pub fn from_value(value: &Value) -> Option<SocketDetails> {
+        let id = Sid::parse(value.get("id")?.as_str()?)?;
+        let rooms = value
+            .get("rooms")
+            .and_then(Value::as_array)
+            .map(|rooms| rooms.iter().filter_map(room_of).collect())
+            .unwrap_or_default();
+        Some(SocketDetails {
+            id,
+            handshake: value.get("handshake").cloned().unwrap_or_default(),
+            rooms,
+            data: value.get("data").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// A room name as another server may send it: a string, or a number (its JavaScript text).
+pub fn room_of(value: &Value) -> Option<Room> {
+    match value {
+        Value::String(s) => Some(Room::from(s.as_str())),
+        Value::Number(n) => Some(match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => Room::from(format!("{}", f as i64)),
+            _ => Room::from(n.to_string()),
+        }),
+        _ => None,
+    }
+}
+
+/// A socket returned by `fetch_sockets`: one of this server (the [`Socket`] itself) or of
+/// another server of the cluster (a snapshot of its id, handshake, rooms and data, acted on
+/// through the adapter).
+#[derive(Debug, Clone)]
+pub struct RemoteSocket {
+    inner: RemoteInner,
+}
+
+#[derive(Debug, Clone)]
+enum RemoteInner {
+    Local(Arc<Socket>),
+    Remote {
+        nsp: Arc<Namespace>,
+        details: Box<SocketDetails>,
+    },
+}
+
+impl RemoteSocket {
+    /// A socket of this server.
+    pub fn local(socket: Arc<Socket>) -> RemoteSocket {
+        RemoteSocket {
+            inner: RemoteInner::Local(socket),
+        }
+    }
+
+    /// A socket of another server, in the namespace `nsp`.
+    pub fn remote(nsp: Arc<Namespace>, details: SocketDetails) -> RemoteSocket {
+        RemoteSocket {
+            inner: RemoteInner::Remote {
+                nsp,
+                details: Box::new(details),
+            },
+        }
+    }
+
+    /// The socket id.
+    pub fn id(&self) -> Sid {
+        match &self.inner {
+            RemoteInner::Local(s) => s.id(),
+            RemoteInner::Remote { details, .. } => details.id,
+        }
+    }
+
+    /// The socket itself, when it is connected to this server.
+    pub fn as_local(&self) -> Option<&Arc<Socket>> {
+        match &self.inner {
+            RemoteInner::Local(s) => Some(s),
+            RemoteInner::Remote { .. } => None,
+        }
+    }
+
+    /// Whether the socket is connected to this server.
+    pub fn is_local(&self) -> bool {
+        self.as_local().is_some()
+    }
+
+    /// The rooms of the socket: current for a local socket, as fetched for a remote one.
+    pub fn rooms(&self) -> Vec<Room> {
+        match &self.inner {
+            RemoteInner::Local(s) => s.rooms(),
+            RemoteInner::Remote { details, .. } => details.rooms.clone(),
+        }
+    }
+
+    /// The user data, read as `T`.
+    pub fn data<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        match &self.inner {
+            RemoteInner::Local(s) => s.data(),
+            RemoteInner::Remote { details, .. } => crate::value::from_value(&details.data),
+        }
+    }
+
+    /// The user data as a value.
+    pub fn data_value(&self) -> Value {
+        match &self.inner {
+            RemoteInner::Local(s) => s.data_value(),
+            RemoteInner::Remote { details, .. } => details.data.clone(),
+        }
+    }
+
+    /// The handshake as Node's `socket.handshake` object.
+    pub fn handshake(&self) -> Value {
+        match &self.inner {
+            RemoteInner::Local(s) => handshake_value(s.handshake()),
+            RemoteInner::Remote { details, .. } => details.handshake.clone(),
+        }
+    }
+
+    /// The id, handshake, rooms and data, as sent to other servers.
+    pub fn details(&self) -> SocketDetails {
+        match &self.inner {
+            RemoteInner::Local(s) => SocketDetails {
+                id: s.id(),
+                handshake: handshake_value(s.handshake()),
+                rooms: s.rooms(),
+                data: s.data_value(),
+            },
+            RemoteInner::Remote { details, .. } => (**details).clone(),
+        }
+    }
+
+    fn namespace(&self) -> &Arc<Namespace> {
+        match &self.inner {
+            RemoteInner::Local(s) => s.namespace(),
+            RemoteInner::Remote { nsp, .. } => nsp,
+        }
+    }
+
+    /// A broadcast operator targeting this socket only (its own room), wherever it is: add
+    /// `timeout`, then `emit_with_ack`.
+    pub fn operator(&self) -> BroadcastOperator {
+        BroadcastOperator::new(Arc::clone(self.namespace())).to(Room::from(self.id().as_str()))
+    }
+
+    /// Emits an event to the socket.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        match &self.inner {
+            RemoteInner::Local(s) => s.emit(event, args).map(|_| ()),
+            RemoteInner::Remote { .. } => self.operator().emit(event, args),
+        }
+    }
+
+    /// Emits an event and waits for the socket's answer (5 s at most unless the timeout is
+    /// set through [`operator`](Self::operator)).
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<AckResponse, AckError> {
+        let acks: BroadcastAcks = self
+            .operator()
+            .emit_with_ack(event, args)
+            .await
+            .map_err(|_| AckError::Encode)?;
+        match (acks.responses.into_iter().next(), acks.error) {
+            (Some(r), _) => Ok(r),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(AckError::Disconnected),
+        }
+    }
+
+    /// Joins rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        match &self.inner {
+            RemoteInner::Local(s) => s.join(rooms),
+            RemoteInner::Remote { .. } => self.operator().sockets_join(rooms),
+        }
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        match &self.inner {
+            RemoteInner::Local(s) => s.leave(room),
+            RemoteInner::Remote { .. } => self.operator().sockets_leave(room),
+        }
+    }
+
+    /// Disconnects the socket (with `close`, its whole connection).
+    pub fn disconnect(&self, close: bool) {
+        match &self.inner {
+            RemoteInner::Local(s) => s.disconnect(close),
+            RemoteInner::Remote { .. } => self.operator().disconnect_sockets(close),
+        }
+    }
+}
+
+/// A handshake as the object Node puts in `socket.handshake`.
+pub(crate) fn handshake_value(h: &Handshake) -> Value {
+    let mut headers = Map::new();
+    for name in h.headers().keys() {
+        let values: Vec<&str> = h
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        headers.insert(name.as_str(), Value::String(values.join(", ")));
+    }
+    let mut query = Map::new();
+    for (k, v) in h.query() {
+        query.insert(k, Value::String(v));
+    }
+    let issued = h.issued();
+    let mut m = Map::with_capacity(9);
+    m.insert("headers", Value::Object(headers));
+    m.insert("time", Value::String(js_date_string(issued)));
+    m.insert(
+        "address",
+        h.address()
+            .map_or(Value::Null, |a| Value::String(a.ip().to_string())),
+    );
+    m.insert("xdomain", Value::Bool(h.xdomain()));
+    m.insert("secure", Value::Bool(h.secure()));
+    m.insert("issued", Value::from(issued));
+    m.insert("url", Value::String(h.url()));
+    m.insert("query", Value::Object(query));
+    m.insert("auth", h.auth().clone());
+    Value::Object(m)
+}
+
+/// JavaScript's `Date.prototype.toString()` in UTC, e.g.
+/// `Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)`.
+fn js_date_string(ms: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday = DAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
+    let month_name = MONTHS.get((month - 1) as usize).copied().unwrap_or("Jan");
+    format!(
+        "{weekday} {month_name} {day:02} {year} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// What the server needs from an adapter. All methods act on one namespace.
 ///
 /// The room index is local and synchronous; the operations on targeted sockets are
 /// cluster-wide: a cluster adapter applies them to its own sockets and forwards them to the
-/// other nodes. [`LocalAdapter`] implements them for a single node.
+/// other nodes (unless `opts.flags.local`). [`LocalAdapter`] implements them for a single
+/// node, and a cluster adapter usually keeps one inside for its own sockets.
 pub trait Adapter: Send + Sync + 'static {
+    /// Called once the namespace exists (the factory only gets a `Weak` of a namespace under
+    /// construction): a cluster adapter reads the namespace's name and subscribes here. Must
+    /// not block.
+    fn init(&self) {}
     /// Adds a local socket to rooms.
     fn add_all(&self, id: Sid, rooms: &[Room]);
     /// Removes a local socket from a room.
@@ -71,20 +613,27 @@ pub trait Adapter: Send + Sync + 'static {
     fn socket_rooms(&self, id: Sid) -> Vec<Room>;
     /// The local sockets an operation targets.
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid>;
+    /// Whether broadcasts must carry their [`packet`](OutgoingPacket::packet) (an adapter
+    /// that publishes them to other servers); otherwise only the frames are encoded.
+    fn publishes_packets(&self) -> bool {
+        false
+    }
 
     /// Sends a packet to every targeted socket.
     fn broadcast(&self, packet: &OutgoingPacket, opts: &BroadcastOptions);
-    /// Sends a packet whose acknowledgement id is `ack_id` to every targeted socket; their
-    /// answers go to `acks`. Resolves to how many sockets were targeted, once known.
+    /// Sends a packet with an acknowledgement id to every targeted socket. Every server
+    /// reports once, through `acks`, how many of its sockets it reached, then their answers.
     fn broadcast_with_ack(
         &self,
         packet: &OutgoingPacket,
         opts: &BroadcastOptions,
-        ack_id: u64,
-        acks: mpsc::UnboundedSender<AckResponse>,
-    ) -> BoxFuture<'_, usize>;
-    /// The targeted sockets.
-    fn fetch_sockets(&self, opts: &BroadcastOptions) -> BoxFuture<'_, Vec<Arc<Socket>>>;
+        acks: AckCollector,
+    );
+    /// The targeted sockets, of every server.
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'_, Result<Vec<RemoteSocket>, AdapterError>>;
     /// Makes the targeted sockets join rooms.
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
     /// Makes the targeted sockets leave rooms.
@@ -93,8 +642,16 @@ pub trait Adapter: Send + Sync + 'static {
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool);
     /// Sends an event to the other servers of the cluster (none for a single node).
     fn server_side_emit(&self, event: &str, args: &[Value]);
+    /// Sends an event to the other servers of the cluster and collects one answer from each.
+    fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: &[Value],
+    ) -> BoxFuture<'_, ServerSideAcks>;
     /// How many servers the cluster has (1 for a single node).
     fn server_count(&self) -> BoxFuture<'_, usize>;
+    /// Stops the adapter (unsubscribes from the broker); called when the server closes.
+    fn close(&self) {}
 }
 
 /// Builds the adapter of each namespace.
@@ -134,47 +691,100 @@ impl LocalAdapter {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, RoomIndex> {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-impl Adapter for LocalAdapter {
-    fn add_all(&self, id: Sid, rooms: &[Room]) {
+    /// The namespace served.
+    pub fn namespace(&self) -> Option<Arc<Namespace>> {
+        self.nsp.upgrade()
+    }
+
+    /// Whether some local socket is in `room`.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.read().rooms.contains_key(room)
+    }
+
+    /// The rooms that have local members.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.read().rooms.keys().cloned().collect()
+    }
+
+    /// The local sockets targeted by `opts`.
+    pub fn targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Vec::new();
+        };
+        self.local_sockets(opts)
+            .into_iter()
+            .filter_map(|id| nsp.get_socket(id))
+            .collect()
+    }
+
+    /// Adds a socket to rooms and tells which of them had no local member before.
+    pub fn add_all_new(&self, id: Sid, rooms: &[Room]) -> Vec<Room> {
         let mut index = self.write();
+        let mut created = Vec::new();
         for room in rooms {
-            index.rooms.entry(room.clone()).or_default().insert(id);
+            let members = index.rooms.entry(room.clone()).or_insert_with(|| {
+                created.push(room.clone());
+                HashSet::new()
+            });
+            members.insert(id);
         }
         index
             .sids
             .entry(id)
             .or_default()
             .extend(rooms.iter().cloned());
+        created
     }
 
-    fn del(&self, id: Sid, room: &str) {
+    /// Removes a socket from a room and tells whether the room lost its last local member.
+    pub fn del_last(&self, id: Sid, room: &str) -> bool {
         let mut index = self.write();
+        let mut emptied = false;
         if let Some(members) = index.rooms.get_mut(room) {
             members.remove(&id);
             if members.is_empty() {
                 index.rooms.remove(room);
+                emptied = true;
             }
         }
         if let Some(rooms) = index.sids.get_mut(&id) {
             rooms.remove(room);
         }
+        emptied
     }
 
-    fn del_all(&self, id: Sid) {
+    /// Removes a socket from every room and tells which rooms lost their last local member.
+    pub fn del_all_last(&self, id: Sid) -> Vec<Room> {
         let mut index = self.write();
         let Some(rooms) = index.sids.remove(&id) else {
-            return;
+            return Vec::new();
         };
+        let mut emptied = Vec::new();
         for room in rooms {
             if let Some(members) = index.rooms.get_mut(&room) {
                 members.remove(&id);
                 if members.is_empty() {
                     index.rooms.remove(&room);
+                    emptied.push(room);
                 }
             }
         }
+        emptied
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn add_all(&self, id: Sid, rooms: &[Room]) {
+        self.add_all_new(id, rooms);
+    }
+
+    fn del(&self, id: Sid, room: &str) {
+        self.del_last(id, room);
+    }
+
+    fn del_all(&self, id: Sid) {
+        self.del_all_last(id);
     }
 
     fn socket_rooms(&self, id: Sid) -> Vec<Room> {
@@ -229,19 +839,31 @@ impl Adapter for LocalAdapter {
         &self,
         packet: &OutgoingPacket,
         opts: &BroadcastOptions,
-        ack_id: u64,
-        acks: mpsc::UnboundedSender<AckResponse>,
-    ) -> BoxFuture<'_, usize> {
+        acks: AckCollector,
+    ) {
+        let Some(ack_id) = packet.ack_id else {
+            tracing::warn!("broadcast_with_ack called with a packet that has no ack id");
+            acks.client_count(0);
+            return;
+        };
         let targets = self.targets(opts);
         for socket in &targets {
-            socket.register_ack(ack_id, AckSlot::Many(acks.clone()));
+            socket.register_ack(ack_id, acks.slot());
             socket.send_frames(&packet.frames, opts.flags.volatile);
         }
-        Box::pin(std::future::ready(targets.len()))
+        acks.client_count(targets.len());
     }
 
-    fn fetch_sockets(&self, opts: &BroadcastOptions) -> BoxFuture<'_, Vec<Arc<Socket>>> {
-        Box::pin(std::future::ready(self.targets(opts)))
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'_, Result<Vec<RemoteSocket>, AdapterError>> {
+        let sockets = self
+            .targets(opts)
+            .into_iter()
+            .map(RemoteSocket::local)
+            .collect();
+        Box::pin(std::future::ready(Ok(sockets)))
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
@@ -272,20 +894,49 @@ impl Adapter for LocalAdapter {
         );
     }
 
+    fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        _args: &[Value],
+    ) -> BoxFuture<'_, ServerSideAcks> {
+        tracing::debug!(
+            event,
+            "server_side_emit_with_ack on a single node reaches no other server"
+        );
+        Box::pin(std::future::ready(ServerSideAcks::default()))
+    }
+
     fn server_count(&self) -> BoxFuture<'_, usize> {
         Box::pin(std::future::ready(1))
     }
 }
 
-impl LocalAdapter {
-    /// The local sockets targeted by `opts`.
-    fn targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
-        let Some(nsp) = self.nsp.upgrade() else {
-            return Vec::new();
-        };
-        self.local_sockets(opts)
-            .into_iter()
-            .filter_map(|id| nsp.get_socket(id))
-            .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_date_string_matches_javascript() {
+        assert_eq!(
+            js_date_string(0),
+            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+        // new Date(1735732800000).toString() in UTC
+        assert_eq!(
+            js_date_string(1_735_732_800_000),
+            "Wed Jan 01 2025 12:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(
+            js_date_string(951_782_400_000),
+            "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+    }
+
+    #[test]
+    fn numeric_rooms_read_as_their_javascript_text() {
+        assert_eq!(room_of(&Value::from(12)), Some(Room::from("12")));
+        assert_eq!(room_of(&Value::from(1.5)), Some(Room::from("1.5")));
+        assert_eq!(room_of(&Value::from("a")), Some(Room::from("a")));
+        assert_eq!(room_of(&Value::Null), None);
     }
 }

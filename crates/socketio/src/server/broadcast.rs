@@ -1,18 +1,26 @@
 //! Operations on many sockets of a namespace: `to`/`except` rooms, `volatile`, `local`,
 //! `timeout`, then `emit`, `emit_with_ack`, `fetch_sockets`, `sockets_join`, `sockets_leave`,
 //! `disconnect_sockets`. A broadcast is encoded once; every socket gets the same bytes.
+//!
+//! With a cluster adapter every operation reaches the sockets of every server (unless
+//! `local`); a broadcast with acknowledgements completes when every server has told how many
+//! sockets it reached and all of them answered, as in Node.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use super::ack::{AckError, BroadcastAcks};
-use super::adapter::{BroadcastOptions, OutgoingPacket};
+use super::adapter::{
+    AckCollector, AckEvent, AdapterError, BroadcastOptions, OutgoingPacket, RemoteSocket,
+};
 use super::namespace::Namespace;
-use super::socket::{EmitError, IntoRooms, Socket, frames_of};
+use super::socket::{EmitError, IntoRooms};
 use crate::is_reserved_event;
+
+/// How long a broadcast with acknowledgements waits when no timeout was set.
+const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A broadcast in the making. Each method returns a new operator; nothing is sent until
 /// `emit`.
@@ -73,25 +81,31 @@ impl BroadcastOperator {
         self
     }
 
+    /// The targeting and flags of this operator.
+    pub fn options(&self) -> &BroadcastOptions {
+        &self.opts
+    }
+
+    /// Whether the packet must be built for the adapter to publish it.
+    fn with_packet(&self) -> bool {
+        !self.opts.flags.local && self.nsp.adapter().publishes_packets()
+    }
+
     /// Emits an event to every targeted socket. `args` must serialize to a sequence.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         if is_reserved_event(event) {
             return Err(EmitError::ReservedEvent);
         }
-        let encoded = self
-            .nsp
-            .parser()
-            .encode_event(self.nsp.name(), event, args, None)
+        let packet = OutgoingPacket::event(&self.nsp, event, args, None, self.with_packet())
             .map_err(EmitError::Encode)?;
-        let packet = OutgoingPacket {
-            frames: frames_of(&encoded, true).into(),
-        };
         self.nsp.adapter().broadcast(&packet, &self.opts);
         Ok(())
     }
 
     /// Emits an event to every targeted socket and collects their acknowledgements until all
-    /// answered or the timeout (default 5 s when none was set) passed.
+    /// answered or the timeout (default 5 s when none was set) passed. With a cluster
+    /// adapter, each server reports how many sockets it reached; an answer from a socket of
+    /// another server holds the first argument of its acknowledgement only (as in Node).
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -101,37 +115,62 @@ impl BroadcastOperator {
             return Err(EmitError::ReservedEvent);
         }
         let id = self.nsp.next_ack_id();
-        let encoded = self
-            .nsp
-            .parser()
-            .encode_event(self.nsp.name(), event, args, Some(id))
+        let packet = OutgoingPacket::event(&self.nsp, event, args, Some(id), self.with_packet())
             .map_err(EmitError::Encode)?;
-        let packet = OutgoingPacket {
-            frames: frames_of(&encoded, true).into(),
+        let timeout = self.opts.flags.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
+        // Other servers learn the timeout from the flags, to know how long to forward answers.
+        let mut opts = self.opts.clone();
+        opts.flags.timeout = Some(timeout);
+        let (collector, mut stream) = AckCollector::channel(self.nsp.name());
+        let adapter = self.nsp.adapter();
+        adapter.broadcast_with_ack(&packet, &opts, collector);
+        let server_count = async {
+            if opts.flags.local {
+                1
+            } else {
+                adapter.server_count().await
+            }
         };
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let expected = self
-            .nsp
-            .adapter()
-            .broadcast_with_ack(&packet, &self.opts, id, tx)
-            .await;
-        let timeout = self.opts.flags.timeout.unwrap_or(Duration::from_secs(5));
-        let mut responses = Vec::with_capacity(expected);
+
+        let mut expected_servers: Option<usize> = None;
+        let mut reporting_servers = 0usize;
+        let mut expected_clients = 0usize;
+        let mut responses = Vec::new();
         let collect = async {
-            while responses.len() < expected {
-                match rx.recv().await {
-                    Some(r) => responses.push(r),
-                    None => break,
+            tokio::pin!(server_count);
+            loop {
+                if let Some(servers) = expected_servers
+                    && reporting_servers >= servers
+                    && responses.len() >= expected_clients
+                {
+                    return true;
+                }
+                tokio::select! {
+                    n = &mut server_count, if expected_servers.is_none() => {
+                        expected_servers = Some(n);
+                    }
+                    event = stream.next() => match event {
+                        Some(AckEvent::ClientCount(n)) => {
+                            reporting_servers += 1;
+                            expected_clients += n;
+                        }
+                        Some(AckEvent::Response(r)) => responses.push(r),
+                        // Nobody can report any more.
+                        None => return false,
+                    },
                 }
             }
         };
-        let timed_out = tokio::time::timeout(timeout, collect).await.is_err();
-        let error = (timed_out || responses.len() < expected).then_some(AckError::Timeout);
+        let complete = tokio::time::timeout(timeout, collect)
+            .await
+            .unwrap_or(false);
+        let error = (!complete).then_some(AckError::Timeout);
         Ok(BroadcastAcks { responses, error })
     }
 
-    /// The targeted sockets.
-    pub async fn fetch_sockets(&self) -> Vec<Arc<Socket>> {
+    /// The targeted sockets, of every server of the cluster (fails when some server did not
+    /// answer in time).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.nsp.adapter().fetch_sockets(&self.opts).await
     }
 

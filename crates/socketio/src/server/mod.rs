@@ -4,7 +4,8 @@
 //! - `namespace`: [`Namespace`], dynamic [`ParentNamespace`], middlewares.
 //! - `socket`: [`Socket`], events, listeners, emits; `ack`: acknowledgements.
 //! - `broadcast`: [`BroadcastOperator`] (`to`, `except`, `volatile`, `timeout`…).
-//! - `adapter`: the [`Adapter`] trait and the in-memory [`LocalAdapter`].
+//! - `adapter`: the [`Adapter`] trait, the in-memory [`LocalAdapter`], and what cluster
+//!   adapters exchange with the server ([`OutgoingPacket`], [`AckCollector`], [`RemoteSocket`]).
 //! - `client`: one Engine.IO connection and its namespaces; `handshake`; `parser`.
 
 mod ack;
@@ -21,8 +22,9 @@ mod socket;
 
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAcks};
 pub use adapter::{
-    Adapter, AdapterFactory, BoxFuture, BroadcastFlags, BroadcastOptions, LocalAdapter,
-    OutgoingPacket, Room,
+    AckCollector, AckEvent, AckStream, Adapter, AdapterError, AdapterFactory, BoxFuture,
+    BroadcastFlags, BroadcastOptions, LocalAdapter, OutgoingPacket, RemoteSocket, Room,
+    ServerSideAcks, SocketDetails, room_of,
 };
 pub use broadcast::BroadcastOperator;
 pub use client::{ClientState, EngineSocket};
@@ -30,7 +32,7 @@ pub use client_files::{SocketIoLayer, SocketIoService};
 pub use handshake::Handshake;
 /// The request body type of the standalone server (hyper's).
 pub use hyper::body::Incoming as IncomingBody;
-pub use namespace::{ConnectError, Namespace, ParentNamespace};
+pub use namespace::{ConnectError, Namespace, ParentNamespace, ServerSideAck, ServerSideEvent};
 pub use parser::ServerParser;
 pub use server::{SocketIo, SocketIoBuilder};
 pub use socket::{

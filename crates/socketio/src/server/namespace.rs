@@ -5,19 +5,23 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use engineio::Sid;
 use serde::Serialize;
 use smol_str::SmolStr;
+use tokio::sync::oneshot;
 
 use super::ack::BroadcastAcks;
-use super::adapter::{Adapter, AdapterFactory, BoxFuture, LocalAdapter};
+use super::adapter::{
+    Adapter, AdapterError, AdapterFactory, BoxFuture, LocalAdapter, RemoteSocket, ServerSideAcks,
+    args_to_values,
+};
 use super::broadcast::BroadcastOperator;
 use super::parser::ServerParser;
 use super::socket::{EmitError, IntoRooms, Socket};
-use crate::{Value, is_reserved_event};
+use crate::{Packet, Value, is_reserved_event};
 
 /// A refusal from a namespace middleware, sent to the client as CONNECT_ERROR
 /// `{"message": …, "data": …}`.
@@ -48,6 +52,65 @@ impl ConnectError {
 pub(crate) type Middleware =
     Arc<dyn Fn(Arc<Socket>) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 pub(crate) type ConnectionHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
+type ServerSideHandler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
+
+/// An event another server of the cluster sent with `server_side_emit` (Node's
+/// `serverSideEmit`), as its namespace's server-side listeners get it.
+#[derive(Debug, Clone)]
+pub struct ServerSideEvent {
+    packet: Packet,
+    ack: Option<ServerSideAck>,
+}
+
+impl ServerSideEvent {
+    /// The event name.
+    pub fn name(&self) -> &str {
+        self.packet.event_name().unwrap_or_default()
+    }
+
+    /// All the arguments as one value (a tuple, a `Vec`…); extra arguments are ignored and
+    /// missing ones are `null`, as for client events.
+    pub fn args<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        self.packet.args()
+    }
+
+    /// One argument.
+    pub fn arg<'a, T: serde::Deserialize<'a>>(
+        &'a self,
+        index: usize,
+    ) -> Result<T, serde_json::Error> {
+        self.packet.arg(index)
+    }
+
+    /// The arguments as values.
+    pub fn values(&self) -> Vec<Value> {
+        self.packet.args::<Vec<Value>>().unwrap_or_default()
+    }
+
+    /// The acknowledgement the sending server waits for, if it asked for one.
+    pub fn ack(&self) -> Option<&ServerSideAck> {
+        self.ack.as_ref()
+    }
+}
+
+/// Answers a server-side event with one value (Node's callback takes one argument); later
+/// answers are ignored.
+#[derive(Debug, Clone)]
+pub struct ServerSideAck {
+    tx: Arc<Mutex<Option<oneshot::Sender<Value>>>>,
+}
+
+impl ServerSideAck {
+    /// Sends the answer.
+    pub fn send<T: Serialize + ?Sized>(&self, answer: &T) -> Result<(), serde_json::Error> {
+        let value = crate::to_value(answer)?;
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(tx) = tx {
+            let _ = tx.send(value);
+        }
+        Ok(())
+    }
+}
 
 /// Middlewares and connection listeners, of a namespace or of a dynamic parent.
 #[derive(Default)]
@@ -100,6 +163,7 @@ pub struct Namespace {
     adapter: Arc<dyn Adapter>,
     sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
     hooks: Hooks,
+    server_side: RwLock<HashMap<SmolStr, Vec<ServerSideHandler>>>,
     /// Server→client acknowledgement ids: one counter per namespace, as in Node.
     ack_ids: AtomicU64,
     parent: Option<Arc<ParentNamespace>>,
@@ -123,7 +187,7 @@ impl Namespace {
         parent: Option<Arc<ParentNamespace>>,
         cleanup_when_empty: bool,
     ) -> Arc<Self> {
-        Arc::new_cyclic(|weak: &Weak<Namespace>| Namespace {
+        let nsp = Arc::new_cyclic(|weak: &Weak<Namespace>| Namespace {
             name,
             parser,
             adapter: match adapter {
@@ -132,10 +196,15 @@ impl Namespace {
             },
             sockets: RwLock::new(HashMap::new()),
             hooks: Hooks::default(),
+            server_side: RwLock::new(HashMap::new()),
             ack_ids: AtomicU64::new(0),
             parent,
             cleanup_when_empty,
-        })
+        });
+        // Node calls `adapter.init()` once the namespace exists: a cluster adapter learns the
+        // namespace's name there and subscribes.
+        nsp.adapter.init();
+        nsp
     }
 
     /// The namespace's name (`/`, `/chat`…).
@@ -282,8 +351,8 @@ impl Namespace {
         self.operator().emit_with_ack(event, args).await
     }
 
-    /// Every socket of the namespace.
-    pub async fn fetch_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
+    /// Every socket of the namespace, on every server of the cluster.
+    pub async fn fetch_sockets(self: &Arc<Self>) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.operator().fetch_sockets().await
     }
 
@@ -303,32 +372,98 @@ impl Namespace {
     }
 
     /// Sends an event to the other servers of the cluster (`serverSideEmit`); `args` must
-    /// serialize to a sequence. A single node has no other server to reach.
+    /// serialize to a sequence. A single node has no other server to reach. The other
+    /// servers hear it through [`on_server_side`](Self::on_server_side).
     pub fn server_side_emit<T: Serialize + ?Sized>(
         &self,
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        if is_reserved_event(event) || matches!(event, "connection" | "new_namespace") {
-            return Err(EmitError::ReservedEvent);
-        }
-        let args = match crate::to_value(args) {
-            Ok(Value::Array(items)) => items,
-            Ok(_) => return Err(EmitError::Encode(crate::EncodeError::ArgsNotASequence)),
-            Err(e) => {
-                return Err(EmitError::Encode(crate::EncodeError::Serialize(Box::new(
-                    e,
-                ))));
-            }
-        };
+        let args = server_side_args(event, args)?;
         self.adapter.server_side_emit(event, &args);
         Ok(())
+    }
+
+    /// Sends an event to the other servers of the cluster and collects one answer from each
+    /// (`serverSideEmitWithAck`); `error` is set when some did not answer within the
+    /// adapter's request timeout.
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<ServerSideAcks, EmitError> {
+        let args = server_side_args(event, args)?;
+        Ok(self.adapter.server_side_emit_with_ack(event, &args).await)
+    }
+
+    /// Listens to an event sent by another server of the cluster with `server_side_emit`
+    /// (Node's `nsp.on(event, …)`). Handlers run on the adapter's task: spawn for long work.
+    pub fn on_server_side<F>(&self, event: impl Into<SmolStr>, handler: F)
+    where
+        F: Fn(ServerSideEvent) + Send + Sync + 'static,
+    {
+        self.server_side
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event.into())
+            .or_default()
+            .push(Arc::new(handler));
+    }
+
+    /// Delivers a server-side event from another server to this namespace's listeners; for
+    /// adapters.
+    pub fn receive_server_side_emit(&self, event: &str, args: Vec<Value>) {
+        self.dispatch_server_side(event, args, None);
+    }
+
+    /// Delivers a server-side event that wants an answer; the receiver resolves with the
+    /// first answer a listener sends (and fails if none does). For adapters.
+    pub fn receive_server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> oneshot::Receiver<Value> {
+        let (tx, rx) = oneshot::channel();
+        let ack = ServerSideAck {
+            tx: Arc::new(Mutex::new(Some(tx))),
+        };
+        self.dispatch_server_side(event, args, Some(ack));
+        rx
+    }
+
+    fn dispatch_server_side(&self, event: &str, args: Vec<Value>, ack: Option<ServerSideAck>) {
+        let handlers = self
+            .server_side
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event)
+            .cloned()
+            .unwrap_or_default();
+        if handlers.is_empty() {
+            tracing::debug!(nsp = %self.name, event, "no listener for a server-side event");
+            return;
+        }
+        let event = ServerSideEvent {
+            packet: Packet::event(self.name.clone(), event, args),
+            ack,
+        };
+        for handler in handlers {
+            handler(event.clone());
+        }
     }
 
     /// How many servers the cluster has.
     pub async fn server_count(&self) -> usize {
         self.adapter.server_count().await
     }
+}
+
+/// Checks a server-side event name and turns its arguments into values.
+fn server_side_args<T: Serialize + ?Sized>(event: &str, args: &T) -> Result<Vec<Value>, EmitError> {
+    if is_reserved_event(event) || matches!(event, "connection" | "new_namespace") {
+        return Err(EmitError::ReservedEvent);
+    }
+    args_to_values(args).map_err(EmitError::Encode)
 }
 
 /// Removes a child namespace from the server's registry.

@@ -16,11 +16,11 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_layer::Layer;
 
 use super::ack::BroadcastAcks;
-use super::adapter::AdapterFactory;
+use super::adapter::{AdapterError, AdapterFactory, RemoteSocket, ServerSideAcks};
 use super::broadcast::BroadcastOperator;
 use super::client::{ClientState, EngineHandler};
 use super::client_files::{ClientFiles, SocketIoLayer, SocketIoService};
-use super::namespace::{ConnectError, Matcher, Namespace, ParentNamespace};
+use super::namespace::{ConnectError, Matcher, Namespace, ParentNamespace, ServerSideEvent};
 use super::parser::ServerParser;
 use super::socket::{DisconnectReason, EmitError, IntoRooms, Socket};
 use crate::Value;
@@ -283,8 +283,8 @@ impl SocketIo {
         self.sockets().emit_with_ack(event, args).await
     }
 
-    /// Every socket of the main namespace.
-    pub async fn fetch_sockets(&self) -> Vec<Arc<Socket>> {
+    /// Every socket of the main namespace, on every server of the cluster.
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.sockets().fetch_sockets().await
     }
 
@@ -310,6 +310,24 @@ impl SocketIo {
         args: &T,
     ) -> Result<(), EmitError> {
         self.sockets().server_side_emit(event, args)
+    }
+
+    /// Sends an event to the other servers of the cluster and collects their answers (main
+    /// namespace).
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<ServerSideAcks, EmitError> {
+        self.sockets().server_side_emit_with_ack(event, args).await
+    }
+
+    /// Listens to an event sent by another server of the cluster (main namespace).
+    pub fn on_server_side<F>(&self, event: impl Into<SmolStr>, handler: F)
+    where
+        F: Fn(ServerSideEvent) + Send + Sync + 'static,
+    {
+        self.sockets().on_server_side(event, handler);
     }
 
     /// How many servers the cluster has.
@@ -374,6 +392,7 @@ impl SocketIo {
             for socket in nsp.sockets() {
                 socket.close(DisconnectReason::ServerShuttingDown);
             }
+            nsp.adapter().close();
         }
         self.engine.close();
     }

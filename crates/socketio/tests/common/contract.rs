@@ -192,6 +192,7 @@ fn setup(logs: Arc<Logs>) -> impl Fn(&Arc<Socket>) + Send + Sync + Clone + 'stat
                 .to(room)
                 .fetch_sockets()
                 .await
+                .unwrap_or_default()
                 .iter()
                 .map(|s| s.id().to_string())
                 .collect();
