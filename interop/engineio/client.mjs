@@ -492,6 +492,9 @@ async function heartbeatTimeoutScenario() {
   await s.waitClose();
   check(s.closeInfo.reason === "ping timeout", 'close reason is "ping timeout"', s.closeInfo);
   check(s.received.length === 1, "no message arrived through the blackholed proxy", s.received.length);
+  // The proxy's connections to the server stay open (and silent) a while longer, so that the
+  // server finds the dead peer by its own heartbeat rather than by this process exiting.
+  await new Promise((resolve) => setTimeout(resolve, pingInterval + pingTimeout));
   return { transport, pingInterval, pingTimeout, pingsSeen: s.pings, close: s.closeInfo, droppedBytes: proxy.dropped };
 }
 

@@ -9,6 +9,9 @@
 //! loadgen broadcast --addr … [--receivers 1000] [--payload 32] [--rate BROADCASTS_PER_S]
 //!                   [--room MEMBERS]
 //! loadgen storm     --addr … [--connections 5000] [--hold 5] [--concurrency 128]
+//! loadgen soak      --addr … --server-pid PID [--receivers 100] [--churners 50] [--slow 10]
+//!                   [--rate 100] [--payload 4096] [--slow-hold 30] [--sample-every 10]
+//!                   [--settle 10]   (--warmup + --duration is how long the load runs)
 //! loadgen report    RESULTS.jsonl…
 //! common options:   [--server-pid PID] [--server NAME] [--rep N] [--warmup 1] [--duration 5]
 //!                   [--strict]
@@ -37,6 +40,7 @@ mod measure;
 mod polling;
 mod procfs;
 mod report;
+mod soak;
 mod storm;
 mod ws;
 
@@ -126,7 +130,7 @@ impl Args {
 }
 
 fn usage() -> String {
-    "usage: loadgen echo|broadcast|storm --addr 127.0.0.1:PORT [options] | loadgen report FILE…\n\
+    "usage: loadgen echo|broadcast|storm|soak --addr 127.0.0.1:PORT [options] | loadgen report FILE…\n\
      (see the top of bench/loadgen/src/main.rs for the options)"
         .to_owned()
 }
@@ -200,6 +204,9 @@ fn run() -> Result<ExitCode, String> {
     }
 
     let common = args.common()?;
+    if kind == "soak" {
+        return soak(&args, &common);
+    }
     // One core's worth of generator: a single-threaded runtime (the generator is pinned to
     // one core, and its tasks then share counters without contention).
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -246,6 +253,63 @@ fn run() -> Result<ExitCode, String> {
         eprintln!("  error: {e}");
     }
     if args.flag("--strict") && (outcome.errors > 0 || outcome.missing > 0) {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The soak run: its own JSON line on stdout and a summary on stderr.
+fn soak(args: &Args, common: &Common) -> Result<ExitCode, String> {
+    let opts = soak::SoakOptions {
+        receivers: args.num("--receivers", 100)?,
+        churners: args.num("--churners", 50)?,
+        slow: args.num("--slow", 10)?,
+        rate: args.num("--rate", 100.0)?,
+        payload: args.num("--payload", 4096)?,
+        slow_hold: args.secs("--slow-hold", 30.0)?,
+        sample_every: args.secs("--sample-every", 10.0)?,
+        settle: args.secs("--settle", 10.0)?,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let limit = common.warmup + common.duration + Duration::from_secs(300);
+    let line = runtime
+        .block_on(async { tokio::time::timeout(limit, soak::run(common, opts)).await })
+        .map_err(|_| "the run overran its time limit".to_owned())??;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| e.to_string())?;
+    let n = |k: &str| {
+        line.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    eprintln!(
+        "soak [{}]: {:.0} s, {:.0} broadcasts to {:.0} receivers, {:.0} delivered, {:.0} missing, \
+         {:.0} errors; {:.0} churn connections, {:.0} slow clients ({:.0} closed by the server, \
+         {:.0} still open); server RSS {} MiB before, {} MiB peak, {} MiB after; server CPU {:.1} s",
+        common.server,
+        n("seconds"),
+        n("broadcasts"),
+        n("receivers"),
+        n("delivered_to_receivers"),
+        n("missing"),
+        n("errors"),
+        n("churn_connections"),
+        n("slow_connections"),
+        n("slow_closed_by_server"),
+        n("slow_still_open"),
+        n("rss_before_mib"),
+        n("rss_peak_mib"),
+        n("rss_after_mib"),
+        n("server_cpu_s"),
+    );
+    if let Some(samples) = line.get("error_samples").and_then(|v| v.as_array()) {
+        for e in samples {
+            eprintln!("  error: {e}");
+        }
+    }
+    if args.flag("--strict") && (n("errors") > 0.0 || n("missing") > 0.0) {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)

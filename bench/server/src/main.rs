@@ -10,7 +10,8 @@
 //!
 //! `bench-server [port]` listens on 127.0.0.1 (port 0, the default, picks a free one) and
 //! prints `LISTENING <port>` once it accepts connections. Options are the defaults a user
-//! gets, as for every peer.
+//! gets, as for every peer; only the soak run (`bench/soak`) sets
+//! `BENCH_MAX_BUFFERED_BYTES`, the bound of each connection's outbound queue.
 
 use std::io::Write as _;
 
@@ -48,7 +49,14 @@ fn main() -> std::io::Result<()> {
     let runtime = runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        let io = SocketIo::new();
+        let mut builder = SocketIo::builder();
+        if let Some(bound) = std::env::var("BENCH_MAX_BUFFERED_BYTES")
+            .ok()
+            .and_then(|b| b.parse().ok())
+        {
+            builder = builder.max_buffered_bytes(bound);
+        }
+        let io = builder.build();
         io.on_connection(|socket| {
             socket.on("echo", echo);
             socket.on("echo-bin", echo);

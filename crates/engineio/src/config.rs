@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::cors::Cors;
 use crate::message::Message;
 use crate::request::RequestInfo;
+use crate::socket::OverflowPolicy;
 
 /// The transports a server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,10 +125,12 @@ pub struct Config {
     pub(crate) ping_interval: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) upgrade_timeout: Duration,
+    pub(crate) request_header_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) max_http_buffer_size: usize,
     pub(crate) max_buffered_bytes: usize,
     pub(crate) high_water_mark: usize,
+    pub(crate) overflow_policy: OverflowPolicy,
     pub(crate) http_compression: Option<usize>,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
@@ -165,10 +168,12 @@ impl Default for Config {
             ping_interval: Duration::from_millis(25_000),
             ping_timeout: Duration::from_millis(20_000),
             upgrade_timeout: Duration::from_millis(10_000),
+            request_header_timeout: Duration::from_secs(30),
             close_timeout: Duration::from_millis(30_000),
             max_http_buffer_size: 1_000_000,
             max_buffered_bytes: 16 * 1024 * 1024,
             high_water_mark: 1024 * 1024,
+            overflow_policy: OverflowPolicy::Disconnect,
             http_compression: Some(1024),
             polling: true,
             websocket: true,
@@ -275,6 +280,16 @@ impl ConfigBuilder {
         self
     }
 
+    /// How long the standalone server ([`EngineIo::listen`](crate::EngineIo::listen) and
+    /// `serve`) waits for the headers of a request on a connection (default 30 s, Node's
+    /// `headersTimeout` is 60 s): a connection that sends nothing, or its headers a byte at a
+    /// time, is closed rather than held forever. Under another server (a tower layer in
+    /// axum…), that server's own setting applies.
+    pub fn request_header_timeout(mut self, timeout: Duration) -> Self {
+        self.0.request_header_timeout = timeout;
+        self
+    }
+
     /// Largest accepted POST body or WebSocket message, in bytes (default 1 000 000); also the
     /// `maxPayload` announced in the handshake.
     pub fn max_http_buffer_size(mut self, size: usize) -> Self {
@@ -282,10 +297,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// The most bytes queued for one session before it is closed with
-    /// [`CloseReason::TransportError`](crate::CloseReason::TransportError) (default 16 MiB).
-    /// Node queues without bound; a client that stops reading must not make the server's
-    /// memory grow without bound.
+    /// The most bytes queued for one session (default 16 MiB); past it the
+    /// [`overflow_policy`](Self::overflow_policy) applies. Node queues without bound; a client
+    /// that stops reading must not make the server's memory grow without bound. Each session
+    /// may change its own ([`Socket::set_max_buffered_bytes`](crate::Socket::set_max_buffered_bytes)).
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.0.max_buffered_bytes = bytes;
         self
@@ -298,6 +313,15 @@ impl ConfigBuilder {
     /// [`Handler::on_drain`]: crate::Handler::on_drain
     pub fn high_water_mark(mut self, bytes: usize) -> Self {
         self.0.high_water_mark = bytes;
+        self
+    }
+
+    /// What happens past `max_buffered_bytes` (default [`OverflowPolicy::Disconnect`]: the
+    /// session is closed with [`CloseReason::QueueFull`](crate::CloseReason::QueueFull)).
+    /// Each session may change its own
+    /// ([`Socket::set_overflow_policy`](crate::Socket::set_overflow_policy)).
+    pub fn overflow_policy(mut self, policy: OverflowPolicy) -> Self {
+        self.0.overflow_policy = policy;
         self
     }
 

@@ -67,4 +67,4 @@ pub use request::{RemoteAddr, RequestInfo};
 pub use server::EngineIo;
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
 pub use sid::Sid;
-pub use socket::{CloseReason, Pressure, SessionClosed, Socket};
+pub use socket::{CloseReason, OverflowPolicy, Pressure, SendError, Socket};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tower_service::Service;
 
@@ -48,6 +48,8 @@ where
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
+        let engine = engine.clone();
+        let header_timeout = engine.engine.config.request_header_timeout;
         tokio::spawn(async move {
             let hyper_service =
                 hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
@@ -56,9 +58,29 @@ where
                     async move { service.call(req).await }
                 });
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), hyper_service)
                 .with_upgrades();
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            // Once the server closes, an idle keep-alive connection is closed too, and one
+            // with a request in flight after its response: nothing outlives the server.
+            let shutdown = engine.engine.shutdown.notified();
+            tokio::pin!(shutdown);
+            shutdown.as_mut().enable();
+            let ended = if engine.engine.is_closed() {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            } else {
+                tokio::select! {
+                    ended = conn.as_mut() => ended,
+                    () = shutdown => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
         });

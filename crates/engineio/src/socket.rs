@@ -34,6 +34,9 @@ pub enum CloseReason {
     ParseError,
     /// The whole server was shut down.
     ForcedServerClose,
+    /// More than the session's bound (`max_buffered_bytes`) was queued for a peer that does
+    /// not read fast enough ([`OverflowPolicy::Disconnect`]).
+    QueueFull,
 }
 
 impl CloseReason {
@@ -46,6 +49,7 @@ impl CloseReason {
             CloseReason::ForcedClose => "forced close",
             CloseReason::ParseError => "parse error",
             CloseReason::ForcedServerClose => "forced server close",
+            CloseReason::QueueFull => "outbound queue full",
         }
     }
 }
@@ -68,17 +72,50 @@ pub enum Pressure {
     OverHighWater,
 }
 
-/// A message could not be queued because the session is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionClosed;
+/// What happens to packets that would take a session's queue past its bound
+/// (`max_buffered_bytes`), that is, to a peer that does not read as fast as it is sent to.
+/// Volatile packets never get that far: they are dropped whenever the transport cannot write
+/// them at once ([`Socket::is_writable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverflowPolicy {
+    /// The session is closed with [`CloseReason::QueueFull`] (the default): nothing queued
+    /// is lost while the session lives, and memory stays bounded.
+    #[default]
+    Disconnect,
+    /// The packet is refused with [`SendError::Full`] and nothing is queued; the sender waits
+    /// ([`Socket::send_frames_when_ready`], or [`Socket::drained`] then again) and the
+    /// session stays open.
+    Wait,
+}
 
-impl std::fmt::Display for SessionClosed {
+/// A message could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The session is closed (or was closed now because its queue overflowed).
+    Closed,
+    /// The queue is full and the session's policy is [`OverflowPolicy::Wait`]: nothing was
+    /// queued.
+    Full,
+}
+
+impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the session is closed")
+        f.write_str(match self {
+            SendError::Closed => "the session is closed",
+            SendError::Full => "the session's outbound queue is full",
+        })
     }
 }
 
-impl std::error::Error for SessionClosed {}
+impl std::error::Error for SendError {}
+
+/// A session's queue bounds: the server's options, which each session may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueueLimits {
+    pub(crate) max_buffered_bytes: usize,
+    pub(crate) high_water_mark: usize,
+    pub(crate) policy: OverflowPolicy,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -138,6 +175,7 @@ pub(crate) struct State {
     pub(crate) post_pending: bool,
     pub(crate) awaiting_pong: bool,
     pub(crate) heartbeat: Option<AbortHandle>,
+    pub(crate) limits: QueueLimits,
 }
 
 /// One Engine.IO session, shared by its transport and the upper layer.
@@ -178,6 +216,11 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         supports_binary: bool,
         engine: Arc<Engine<D>>,
     ) -> Self {
+        let limits = QueueLimits {
+            max_buffered_bytes: engine.config.max_buffered_bytes,
+            high_water_mark: engine.config.high_water_mark,
+            policy: engine.config.overflow_policy,
+        };
         Socket {
             id,
             request,
@@ -194,6 +237,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                 post_pending: false,
                 awaiting_pong: false,
                 heartbeat: None,
+                limits,
             }),
             writer: Notify::new(),
             pong: Notify::new(),
@@ -249,61 +293,145 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
     }
 
     /// Queues a message.
-    pub fn send(&self, message: Message) -> Result<Pressure, SessionClosed> {
+    pub fn send(&self, message: Message) -> Result<Pressure, SendError> {
         self.send_frame(Frame::message(message))
     }
 
     /// Queues an already encoded message packet (see [`Frame::from_encoded_message`]), so that
     /// one encoding can be shared by many sessions.
-    pub fn send_frame(&self, frame: Frame) -> Result<Pressure, SessionClosed> {
+    pub fn send_frame(&self, frame: Frame) -> Result<Pressure, SendError> {
         debug_assert!(frame.is_message());
-        let mut st = self.lock();
-        if st.phase != Phase::Open {
-            return Err(SessionClosed);
-        }
-        st.queue.push(frame);
-        self.after_push(st)
+        self.send_frames(std::iter::once(frame))
     }
 
     /// Queues several packets at once: no other packet can come between them (a Socket.IO
-    /// packet and its binary attachments).
+    /// packet and its binary attachments). Past the session's bound its
+    /// [`OverflowPolicy`] applies: the session is closed, or nothing is queued and
+    /// [`SendError::Full`] returned.
     pub fn send_frames(
         &self,
         frames: impl IntoIterator<Item = Frame>,
-    ) -> Result<Pressure, SessionClosed> {
+    ) -> Result<Pressure, SendError> {
         let mut st = self.lock();
         if st.phase != Phase::Open {
-            return Err(SessionClosed);
+            return Err(SendError::Closed);
         }
-        for frame in frames {
-            st.queue.push(frame);
+        if st.limits.policy == OverflowPolicy::Wait {
+            let frames: Vec<Frame> = frames.into_iter().collect();
+            let size = frames.iter().map(Frame::len).sum::<usize>();
+            if st.queue.bytes.saturating_add(size) > st.limits.max_buffered_bytes {
+                // The writer reports the drain once it takes the queue, so a waiting sender
+                // hears of it.
+                st.queue.over_high_water = true;
+                return Err(SendError::Full);
+            }
+            for frame in frames {
+                st.queue.push(frame);
+            }
+        } else {
+            for frame in frames {
+                st.queue.push(frame);
+            }
         }
         self.after_push(st)
     }
 
+    /// Queues several packets at once, first waiting while the queue is over its high-water
+    /// mark or has no room for them: the way for a producer to never outrun its peer, whatever
+    /// the session's policy. Fails with [`SendError::Closed`] once the session closes, and
+    /// with [`SendError::Full`] only if the packets alone are larger than the bound.
+    pub async fn send_frames_when_ready(&self, frames: Vec<Frame>) -> Result<Pressure, SendError> {
+        let size = frames.iter().map(Frame::len).sum::<usize>();
+        loop {
+            let drained = self.drain.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            {
+                let mut st = self.lock();
+                if st.phase != Phase::Open {
+                    return Err(SendError::Closed);
+                }
+                let limits = st.limits;
+                if size > limits.max_buffered_bytes {
+                    return Err(SendError::Full);
+                }
+                if st.queue.bytes <= limits.high_water_mark
+                    && st.queue.bytes.saturating_add(size) <= limits.max_buffered_bytes
+                {
+                    for frame in frames {
+                        st.queue.push(frame);
+                    }
+                    return self.after_push(st);
+                }
+                st.queue.over_high_water = true;
+            }
+            tokio::select! {
+                _ = drained => {}
+                _ = closed => return Err(SendError::Closed),
+            }
+        }
+    }
+
     /// Applies the queue's bounds after packets were queued, and wakes the writer.
-    fn after_push(&self, mut st: MutexGuard<'_, State>) -> Result<Pressure, SessionClosed> {
-        let config = &self.engine.config;
+    fn after_push(&self, mut st: MutexGuard<'_, State>) -> Result<Pressure, SendError> {
+        let limits = st.limits;
         let bytes = st.queue.bytes;
-        if bytes > config.high_water_mark {
+        if bytes > limits.high_water_mark {
             st.queue.over_high_water = true;
         }
         drop(st);
-        if bytes > config.max_buffered_bytes {
+        if bytes > limits.max_buffered_bytes {
             self.overflow();
-            return Err(SessionClosed);
+            return Err(SendError::Closed);
         }
         self.writer.notify_one();
-        Ok(if bytes > config.high_water_mark {
+        Ok(if bytes > limits.high_water_mark {
             Pressure::OverHighWater
         } else {
             Pressure::Normal
         })
     }
 
+    /// Sets this session's queue bound (`max_buffered_bytes` of the server by default).
+    pub fn set_max_buffered_bytes(&self, bytes: usize) {
+        self.lock().limits.max_buffered_bytes = bytes;
+    }
+
+    /// Sets this session's high-water mark (`high_water_mark` of the server by default).
+    pub fn set_high_water_mark(&self, bytes: usize) {
+        self.lock().limits.high_water_mark = bytes;
+    }
+
+    /// Sets what happens past this session's bound (`overflow_policy` of the server by
+    /// default).
+    pub fn set_overflow_policy(&self, policy: OverflowPolicy) {
+        self.lock().limits.policy = policy;
+    }
+
+    /// This session's queue bound, in bytes.
+    pub fn max_buffered_bytes(&self) -> usize {
+        self.lock().limits.max_buffered_bytes
+    }
+
+    /// This session's policy past its bound.
+    pub fn overflow_policy(&self) -> OverflowPolicy {
+        self.lock().limits.policy
+    }
+
+    /// Closes the session at once with [`CloseReason::QueueFull`]: for a sender that cannot
+    /// wait (a broadcast) and meets a full queue under [`OverflowPolicy::Wait`].
+    pub fn close_queue_full(self: &Arc<Self>) {
+        tracing::debug!(sid = %self.id, "outbound queue full, closing");
+        self.finish(CloseReason::QueueFull);
+    }
+
     /// Whether more than the high-water mark is queued for this session.
     pub fn is_over_high_water(&self) -> bool {
-        self.lock().queue.bytes > self.engine.config.high_water_mark
+        let st = self.lock();
+        st.queue.bytes > st.limits.high_water_mark
     }
 
     /// Waits until this session's queue is back under the high-water mark (at once if it
@@ -342,7 +470,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
     fn overflow(&self) {
         tracing::debug!(sid = %self.id, "outbound queue over its bound, closing");
         if let Some(socket) = self.engine.get(self.id) {
-            socket.finish(CloseReason::TransportError);
+            socket.finish(CloseReason::QueueFull);
         }
     }
 
@@ -364,9 +492,18 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if polling {
             let socket = Arc::clone(self);
             let delay = self.engine.config.close_timeout;
+            // The timer ends with the session, whichever comes first.
             tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                socket.finish(CloseReason::ForcedClose);
+                let closed = socket.closed.notified();
+                tokio::pin!(closed);
+                closed.as_mut().enable();
+                if matches!(socket.lock().phase, Phase::Closed(_)) {
+                    return;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => socket.finish(CloseReason::ForcedClose),
+                    () = closed => {}
+                }
             });
         }
     }

@@ -240,3 +240,26 @@ async fn an_aborted_post_closes_the_session() {
     assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
     assert_still_serving(&server).await;
 }
+
+#[tokio::test]
+async fn connections_that_send_no_or_half_a_request_are_closed_after_the_header_timeout() {
+    let config = Config::builder()
+        .request_header_timeout(Duration::from_millis(300))
+        .build();
+    let server = TestServer::start(config).await;
+    // Nothing at all, and a request line with headers trickling in and never ending.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut trickle = TcpStream::connect(server.addr).await.unwrap();
+    trickle
+        .write_all(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    assert!(read_until_closed(&mut silent).await.is_empty());
+    let answer = read_until_closed(&mut trickle).await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_still_serving(&server).await;
+}

@@ -342,7 +342,7 @@ async fn a_client_that_never_polls_is_closed_once_its_queue_passes_the_bound() {
     let message = format!("4{}", "x".repeat(1024));
     let body = vec![message.as_str(); 100].join("\x1e");
     assert_eq!(server.post(&sid, body.as_bytes()).await.status, 200);
-    assert_eq!(server.closed(&sid).await, CloseReason::TransportError);
+    assert_eq!(server.closed(&sid).await, CloseReason::QueueFull);
     assert_eq!(server.engine.session_count(), 0);
 }
 
@@ -430,4 +430,25 @@ async fn packets_marked_not_compressible_go_out_plain() {
     let res = http(addr, "GET", &path, &[("accept-encoding", "gzip")], b"").await;
     assert_eq!(res.header("content-encoding"), None);
     assert_eq!(res.text(), big);
+}
+
+#[tokio::test]
+async fn a_server_close_over_polling_leaves_no_timer_behind_once_the_client_took_the_close() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let mut server = TestServer::default().await;
+    let tasks_with_server = metrics.num_alive_tasks();
+    let (sid, _) = server.handshake().await;
+    assert_eq!(server.post(&sid, b"4server-close").await.status, 200);
+    // The close packet comes in its own response; the session then ends.
+    let res = server.get(&sid).await;
+    assert_eq!(res.text(), "1");
+    assert_eq!(server.closed(&sid).await, CloseReason::ForcedClose);
+    // The close timer (30 s) ends with the session rather than when it fires (the watchdog
+    // only bounds a failing run).
+    let mut waited = 0;
+    while metrics.num_alive_tasks() > tasks_with_server {
+        assert!(waited < 1000, "a task outlived the session");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
 }

@@ -262,6 +262,62 @@ async fn close_disconnects_everyone_with_server_shutting_down() {
 }
 
 #[tokio::test]
+async fn close_answers_pending_acks_ends_idle_connections_and_leaves_no_task() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+    let io = SocketIo::new();
+    let (tx, mut acks) = mpsc::unbounded_channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        let socket = Arc::clone(socket);
+        tokio::spawn(async move {
+            let answer = socket.emit_with_ack("never-answered", &()).await;
+            tx.send(answer.map(|_| ())).unwrap();
+        });
+    });
+    let server = TestServer::start(io.clone()).await;
+    let mut ws = server.raw().await;
+    ws.connect("/", None).await;
+    let question = ws.expect_prefix("42").await;
+    assert!(question.contains("never-answered"), "{question}");
+    // A polling session whose keep-alive connection then sits idle.
+    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.windows(7).any(|w| w == b"\"sid\":\"") {
+        let mut buf = [0u8; 1024];
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(n > 0, "no handshake");
+        head.extend_from_slice(&buf[..n]);
+    }
+
+    io.close();
+    assert_eq!(acks.recv().await.unwrap(), Err(AckError::Disconnected));
+    assert!(ws.closed().await);
+    // The idle HTTP connection is closed by the server too.
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), idle.read_to_end(&mut rest))
+        .await
+        .expect("the idle connection stayed open")
+        .unwrap();
+    drop((ws, idle, server, io));
+    // Every task the server started ends (the watchdog only bounds a failing run).
+    let mut waited = 0;
+    while metrics.num_alive_tasks() > tasks_before {
+        assert!(
+            waited < 2000,
+            "{} tasks still running",
+            metrics.num_alive_tasks() - tasks_before
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+}
+
+#[tokio::test]
 async fn reserved_event_names_cannot_be_emitted() {
     let io = SocketIo::new();
     for name in [

@@ -94,6 +94,9 @@ pub enum AckError {
     Disconnected,
     /// The event could not be encoded.
     Encode,
+    /// The connection's queue was full under
+    /// [`OverflowPolicy::Wait`](engineio::OverflowPolicy::Wait): nothing was sent.
+    Full,
 }
 
 impl std::fmt::Display for AckError {
@@ -102,6 +105,7 @@ impl std::fmt::Display for AckError {
             AckError::Timeout => "operation has timed out",
             AckError::Disconnected => "socket has been disconnected",
             AckError::Encode => "the event could not be encoded",
+            AckError::Full => "the connection's outbound queue is full",
         })
     }
 }

@@ -29,6 +29,7 @@ pub use adapter::{
 pub use broadcast::BroadcastOperator;
 pub use client::{ClientState, EngineSocket};
 pub use client_files::{SocketIoLayer, SocketIoService};
+pub use engineio::{OverflowPolicy, Pressure};
 pub use handshake::Handshake;
 /// The request body type of the standalone server (hyper's).
 pub use hyper::body::Incoming as IncomingBody;

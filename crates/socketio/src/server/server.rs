@@ -453,9 +453,22 @@ impl SocketIoBuilder {
         self
     }
 
-    /// The most bytes queued for one connection before it is closed (default 16 MiB).
+    /// The most bytes queued for one connection (default 16 MiB); past it the
+    /// [`overflow_policy`](Self::overflow_policy) applies. Each socket may change its own
+    /// ([`Socket::set_max_buffered_bytes`]).
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.engine = self.engine.max_buffered_bytes(bytes);
+        self
+    }
+
+    /// What happens when a connection's queue would go past `max_buffered_bytes` (default
+    /// [`OverflowPolicy::Disconnect`](engineio::OverflowPolicy::Disconnect): the connection
+    /// is closed and its sockets hear [`DisconnectReason::QueueFull`]; with
+    /// [`OverflowPolicy::Wait`](engineio::OverflowPolicy::Wait) a direct emit fails with
+    /// [`EmitError::Full`] and sends nothing, and a broadcast closes the connection). Each
+    /// socket may change its own ([`Socket::set_overflow_policy`]).
+    pub fn overflow_policy(mut self, policy: engineio::OverflowPolicy) -> Self {
+        self.engine = self.engine.overflow_policy(policy);
         self
     }
 

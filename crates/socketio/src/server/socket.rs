@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use engineio::{Frame, Message, Pressure, Sid};
+use engineio::{Frame, Message, OverflowPolicy, Pressure, SendError, Sid};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use smol_str::SmolStr;
@@ -47,6 +47,9 @@ pub enum DisconnectReason {
     ClientNamespaceDisconnect,
     /// The server disconnected the socket from the namespace ([`Socket::disconnect`]).
     ServerNamespaceDisconnect,
+    /// The connection's outbound queue went past its bound (the client does not read as fast
+    /// as it is sent to; see [`OverflowPolicy`](engineio::OverflowPolicy)).
+    QueueFull,
 }
 
 impl DisconnectReason {
@@ -62,6 +65,7 @@ impl DisconnectReason {
             DisconnectReason::ForcedServerClose => "forced server close",
             DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
             DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::QueueFull => "outbound queue full",
         }
     }
 
@@ -73,6 +77,7 @@ impl DisconnectReason {
             engineio::CloseReason::ForcedClose => DisconnectReason::ForcedClose,
             engineio::CloseReason::ParseError => DisconnectReason::ParseError,
             engineio::CloseReason::ForcedServerClose => DisconnectReason::ServerShuttingDown,
+            engineio::CloseReason::QueueFull => DisconnectReason::QueueFull,
         }
     }
 }
@@ -445,13 +450,67 @@ impl Socket {
     /// inside become binary attachments.
     ///
     /// Returns how full the connection's queue is: over the high-water mark, a producer
-    /// should wait for [`drained`](Self::drained) before sending more.
+    /// should wait for [`drained`](Self::drained) before sending more. Past the connection's
+    /// bound its [`OverflowPolicy`] applies: the connection is closed
+    /// ([`DisconnectReason::QueueFull`]), or nothing is sent and [`EmitError::Full`] returned.
     pub fn emit<T: Serialize + ?Sized>(
         self: &Arc<Self>,
         event: &str,
         args: &T,
     ) -> Result<Pressure, EmitError> {
         self.operator().emit(event, args)
+    }
+
+    /// Emits an event, first waiting while the connection's queue is over its high-water mark
+    /// or has no room for it: a producer that sends this way never outruns its client and
+    /// never meets the overflow policy. Fails with [`EmitError::Full`] only for a packet
+    /// larger than the bound; resolves at once (sending nothing) if the socket is
+    /// disconnected.
+    pub async fn emit_when_ready<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> Result<Pressure, EmitError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::ReservedEvent);
+        }
+        let encoded = self
+            .parser()
+            .encode_event(self.namespace_name(), event, args, None)
+            .map_err(EmitError::Encode)?;
+        self.call_outgoing(event);
+        if self.state.load(Ordering::Acquire) != CONNECTED {
+            // Before the CONNECT reply (or after the disconnection) the usual path applies.
+            return self.send_direct(&frames_of(&encoded, true), false);
+        }
+        match self
+            .conn
+            .send_frames_when_ready(frames_of(&encoded, true))
+            .await
+        {
+            Ok(pressure) => Ok(pressure),
+            Err(SendError::Full) => Err(EmitError::Full),
+            Err(SendError::Closed) => Ok(Pressure::Normal),
+        }
+    }
+
+    /// Sets the most bytes queued for this socket's connection (the server's
+    /// `max_buffered_bytes` by default). The connection, and so the bound, is shared by the
+    /// client's namespaces.
+    pub fn set_max_buffered_bytes(&self, bytes: usize) {
+        self.conn.set_max_buffered_bytes(bytes);
+    }
+
+    /// Sets the queued bytes past which emits report [`Pressure::OverHighWater`] (the
+    /// server's `high_water_mark` by default); shared by the client's namespaces.
+    pub fn set_high_water_mark(&self, bytes: usize) {
+        self.conn.set_high_water_mark(bytes);
+    }
+
+    /// Sets what happens when the connection's queue would go past its bound (the server's
+    /// `overflow_policy` by default); shared by the client's namespaces.
+    pub fn set_overflow_policy(&self, policy: OverflowPolicy) {
+        self.conn.set_overflow_policy(policy);
     }
 
     /// Emits an event and waits for the client's acknowledgement (no timeout: see
@@ -540,13 +599,28 @@ impl Socket {
         self.send_frames(&frames, volatile)
     }
 
-    /// Queues frames (a packet and its attachments, never split); returns how full the
-    /// connection's queue is now.
+    /// Queues frames (a packet and its attachments, never split) for a sender that cannot
+    /// wait (broadcasts); returns how full the connection's queue is now. A connection whose
+    /// policy is [`OverflowPolicy::Wait`] and whose queue is full is closed: a broadcast
+    /// cannot wait for one client, and must not lose a packet silently either.
     pub(crate) fn send_frames(&self, frames: &[Frame], volatile: bool) -> Pressure {
+        match self.send_direct(frames, volatile) {
+            Ok(pressure) => pressure,
+            Err(_) => {
+                self.conn.close_queue_full();
+                Pressure::Normal
+            }
+        }
+    }
+
+    /// Queues frames for this socket alone: a full queue under [`OverflowPolicy::Wait`] is
+    /// [`EmitError::Full`], nothing queued. A volatile packet that cannot be written at once,
+    /// or a packet to a disconnected socket, is dropped (as in Node).
+    fn send_direct(&self, frames: &[Frame], volatile: bool) -> Result<Pressure, EmitError> {
         let queued = match self.state.load(Ordering::Acquire) {
             CONNECTED => {
                 if volatile && !self.conn.is_writable() {
-                    return Pressure::Normal;
+                    return Ok(Pressure::Normal);
                 }
                 self.conn.send_frames(frames.iter().cloned())
             }
@@ -556,14 +630,18 @@ impl Socket {
                 // holding it, so nothing is queued behind the flush.
                 if self.state.load(Ordering::Acquire) == CONNECTING {
                     early.extend(frames.iter().cloned());
-                    return Pressure::Normal;
+                    return Ok(Pressure::Normal);
                 }
                 drop(early);
                 self.conn.send_frames(frames.iter().cloned())
             }
-            _ => return Pressure::Normal,
+            _ => return Ok(Pressure::Normal),
         };
-        queued.unwrap_or(Pressure::Normal)
+        match queued {
+            Ok(pressure) => Ok(pressure),
+            Err(SendError::Full) => Err(EmitError::Full),
+            Err(SendError::Closed) => Ok(Pressure::Normal),
+        }
     }
 
     /// How many bytes are queued on this socket's connection and not yet handed to its
@@ -753,6 +831,10 @@ pub enum EmitError {
     ReservedEvent,
     /// The arguments could not be encoded.
     Encode(EncodeError),
+    /// The connection's queue is full and its policy is
+    /// [`OverflowPolicy::Wait`]: nothing was sent; wait for
+    /// [`Socket::drained`] (or use [`Socket::emit_when_ready`]) and emit again.
+    Full,
 }
 
 impl std::fmt::Display for EmitError {
@@ -760,6 +842,7 @@ impl std::fmt::Display for EmitError {
         match self {
             EmitError::ReservedEvent => f.write_str("reserved event name"),
             EmitError::Encode(e) => write!(f, "could not encode the event: {e}"),
+            EmitError::Full => f.write_str("the connection's outbound queue is full"),
         }
     }
 }
@@ -809,7 +892,7 @@ impl SocketOperator {
             .encode_event(socket.namespace_name(), event, args, None)
             .map_err(EmitError::Encode)?;
         socket.call_outgoing(event);
-        Ok(socket.send_frames(&frames_of(&encoded, self.compress), self.volatile))
+        socket.send_direct(&frames_of(&encoded, self.compress), self.volatile)
     }
 
     /// Emits the event and waits for the acknowledgement.
@@ -824,12 +907,17 @@ impl SocketOperator {
                 .parser()
                 .encode_event(socket.namespace_name(), event, args, Some(id))
                 .map_err(|_| AckError::Encode)
-                .map(|encoded| {
+                .and_then(|encoded| {
                     let (tx, rx) = oneshot::channel();
                     socket.register_ack(id, AckSlot::One(tx));
                     socket.call_outgoing(event);
-                    let _ = socket.send_frames(&frames_of(&encoded, self.compress), self.volatile);
-                    (id, rx)
+                    match socket.send_direct(&frames_of(&encoded, self.compress), self.volatile) {
+                        Err(EmitError::Full) => {
+                            socket.forget_ack(id);
+                            Err(AckError::Full)
+                        }
+                        _ => Ok((id, rx)),
+                    }
                 })
         };
         AckFuture(Box::pin(async move {
