@@ -12,6 +12,7 @@
 //! loadgen soak      --addr … --server-pid PID [--receivers 100] [--churners 50] [--slow 10]
 //!                   [--rate 100] [--payload 4096] [--slow-hold 30] [--sample-every 10]
 //!                   [--settle 10]   (--warmup + --duration is how long the load runs)
+//! loadgen hostile   --addr … --server-pid PID [--rounds 100]
 //! loadgen report    RESULTS.jsonl…
 //! common options:   [--server-pid PID] [--server NAME] [--rep N] [--warmup 1] [--duration 5]
 //!                   [--strict]
@@ -36,6 +37,7 @@
 mod broadcast;
 mod echo;
 mod hist;
+mod hostile;
 mod measure;
 mod polling;
 mod procfs;
@@ -130,7 +132,7 @@ impl Args {
 }
 
 fn usage() -> String {
-    "usage: loadgen echo|broadcast|storm|soak --addr 127.0.0.1:PORT [options] | loadgen report FILE…\n\
+    "usage: loadgen echo|broadcast|storm|soak|hostile --addr 127.0.0.1:PORT [options] | loadgen report FILE…\n\
      (see the top of bench/loadgen/src/main.rs for the options)"
         .to_owned()
 }
@@ -206,6 +208,9 @@ fn run() -> Result<ExitCode, String> {
     let common = args.common()?;
     if kind == "soak" {
         return soak(&args, &common);
+    }
+    if kind == "hostile" {
+        return hostile(&args, &common);
     }
     // One core's worth of generator: a single-threaded runtime (the generator is pinned to
     // one core, and its tasks then share counters without contention).
@@ -310,6 +315,48 @@ fn soak(args: &Args, common: &Common) -> Result<ExitCode, String> {
         }
     }
     if args.flag("--strict") && (n("errors") > 0.0 || n("missing") > 0.0) {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The hostile-input run: its own JSON line on stdout and a summary on stderr.
+fn hostile(args: &Args, common: &Common) -> Result<ExitCode, String> {
+    let rounds = args.num("--rounds", 100)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let line = runtime
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(1800), hostile::run(common, rounds)).await
+        })
+        .map_err(|_| "the run overran its time limit".to_owned())??;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| e.to_string())?;
+    let n = |k: &str| {
+        line.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    eprintln!(
+        "hostile [{}]: {:.0} rounds, {:.0} inputs, {:.0} not answered as documented; server RSS \
+         {} MiB at the start, {} MiB after the first round, {} MiB after the last, {} MiB after \
+         a pause",
+        common.server,
+        n("rounds"),
+        n("inputs"),
+        n("errors"),
+        n("rss_start_mib"),
+        n("rss_after_first_round_mib"),
+        n("rss_after_last_round_mib"),
+        n("rss_after_pause_mib"),
+    );
+    if let Some(samples) = line.get("error_samples").and_then(|v| v.as_array()) {
+        for e in samples {
+            eprintln!("  error: {e}");
+        }
+    }
+    if args.flag("--strict") && n("errors") > 0.0 {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
