@@ -778,3 +778,22 @@ fn numbers_in_binary_packets_survive_a_round_trip() {
         )])]))
     );
 }
+
+/// Found by the `sio_json` fuzz target: a large integer event name read from a binary packet
+/// went through `f64` (`9999999990011011072`) while the same packet re-encoded as plain text
+/// kept every digit, so the name changed in a round trip.
+#[test]
+fn large_integer_event_names_agree_in_binary_and_plain_packets() {
+    let parser = JsonParser::default();
+    let binary = decode("50-[9999999990011011111]").unwrap();
+    assert_eq!(binary.event_name(), Some("9999999990011011111"));
+    let plain = decode("2[9999999990011011111]").unwrap();
+    assert_eq!(plain.event_name(), binary.event_name());
+    let encoded = parser.encode(&binary).unwrap();
+    let again = decode(&text_of(&encoded)).unwrap();
+    assert_eq!(again.event_name(), binary.event_name());
+    assert_eq!(
+        decode("50-[-9999999990011011]").unwrap().event_name(),
+        Some("-9999999990011011")
+    );
+}
