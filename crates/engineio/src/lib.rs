@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - `packet`, `payload`: the codec (packets, polling payloads).
+//! - [`v3`]: the codec of the older Engine.IO protocol v3 (packets, text and binary payloads).
 //! - `config`, `cors`: options with Node's defaults.
 //! - `server`: the [`EngineIo`] handle and the request router; `service`: tower glue;
 //!   `listen`: the standalone server.
@@ -52,6 +53,11 @@ mod service;
 mod sid;
 mod socket;
 mod transport;
+pub mod v3;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -62,7 +68,7 @@ pub use config::{
 pub use cors::{Cors, Origin};
 pub use engine::Handler;
 pub use message::{Message, Str};
-pub use packet::Frame;
+pub use packet::{DecodeError, Frame, Packet};
 pub use request::{RemoteAddr, RequestInfo};
 pub use server::EngineIo;
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};

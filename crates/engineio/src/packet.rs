@@ -19,9 +19,9 @@ pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::Genera
         .with_decode_allow_trailing_bits(true),
 );
 
-/// A packet received from a peer.
+/// A decoded Engine.IO packet (v4, or v3 through [`crate::v3`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Packet {
+pub enum Packet {
     /// `0`: only ever sent by a server; a client sending it is ignored.
     Open,
     /// `1`: the peer closes the session (honoured on polling only, as Node does).
@@ -38,16 +38,35 @@ pub(crate) enum Packet {
     Noop,
 }
 
-/// Why a packet could not be decoded.
+/// Why a packet or a payload could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DecodeError {
-    /// An empty text packet.
+#[non_exhaustive]
+pub enum DecodeError {
+    /// An empty packet.
     Empty,
-    /// The first character is not a packet type.
+    /// The first character (or byte) is not a packet type.
     UnknownType,
     /// A `b` packet whose data is not base64.
     InvalidBase64,
+    /// Text that is not UTF-8.
+    InvalidUtf8,
+    /// A v3 payload whose length prefix is malformed or does not match the data.
+    InvalidLength,
 }
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DecodeError::Empty => "empty packet",
+            DecodeError::UnknownType => "unknown packet type",
+            DecodeError::InvalidBase64 => "invalid base64 data",
+            DecodeError::InvalidUtf8 => "text is not UTF-8",
+            DecodeError::InvalidLength => "invalid length in payload",
+        })
+    }
+}
+
+impl std::error::Error for DecodeError {}
 
 /// Decodes one text packet. `text` must be UTF-8 (the caller checked it); it is sliced, not
 /// copied, so a message's data shares the peer's buffer.

@@ -102,7 +102,13 @@ pub(crate) fn check_value(
                     Err(DecodeError::ReservedEventName)
                 }
                 Some(Value::String(s)) => Ok(Some(SmolStr::new(s))),
-                Some(Value::Number(n)) => Ok(Some(number_name(n.as_f64().unwrap_or(0.0)))),
+                // Integers as the JSON text path names them (`visit_u64`/`visit_i64`), so a
+                // binary packet and a plain one with the same name agree.
+                Some(Value::Number(n)) => Ok(Some(match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) => smol_str::format_smolstr!("{u}"),
+                    (None, Some(i)) => smol_str::format_smolstr!("{i}"),
+                    (None, None) => number_name(n.as_f64().unwrap_or(0.0)),
+                })),
                 _ => Err(DecodeError::InvalidPayload),
             };
         }

@@ -749,3 +749,51 @@ fn nested_binary_with_ack_id_matches_socket_io_parser_output() {
         "3/a,0[]"
     );
 }
+
+/// Found by the `sio_json` fuzz target: a number in a binary packet is parsed into a `Value`,
+/// and a parse that is not correctly rounded changed it by one unit in the last place when the
+/// packet was encoded and decoded again (JavaScript's `JSON.parse` rounds correctly).
+#[test]
+fn numbers_in_binary_packets_survive_a_round_trip() {
+    let parser = JsonParser::default();
+    let mut d = parser.decoder();
+    const NUMBER: &str = "555555555555555555555555555555550";
+    let text = format!(r#"62-[{{"e":{NUMBER}}}]"#);
+    assert!(matches!(d.decode_str(&text), Ok(None)));
+    assert!(matches!(d.decode_binary(Bytes::new()), Ok(None)));
+    let packet = d.decode_binary(Bytes::new()).unwrap().expect("complete");
+    let encoded = parser.encode(&packet).unwrap();
+    let again = parser
+        .decoder()
+        .decode_text(encoded.text().expect("text"))
+        .unwrap()
+        .expect("complete");
+    let value = |p: &Packet| p.payload().map(|p| p.to_value().unwrap());
+    assert_eq!(value(&again), value(&packet));
+    assert_eq!(
+        value(&packet),
+        Some(Value::Array(vec![obj(vec![(
+            "e",
+            Value::from(NUMBER.parse::<f64>().unwrap())
+        )])]))
+    );
+}
+
+/// Found by the `sio_json` fuzz target: a large integer event name read from a binary packet
+/// went through `f64` (`9999999990011011072`) while the same packet re-encoded as plain text
+/// kept every digit, so the name changed in a round trip.
+#[test]
+fn large_integer_event_names_agree_in_binary_and_plain_packets() {
+    let parser = JsonParser::default();
+    let binary = decode("50-[9999999990011011111]").unwrap();
+    assert_eq!(binary.event_name(), Some("9999999990011011111"));
+    let plain = decode("2[9999999990011011111]").unwrap();
+    assert_eq!(plain.event_name(), binary.event_name());
+    let encoded = parser.encode(&binary).unwrap();
+    let again = decode(&text_of(&encoded)).unwrap();
+    assert_eq!(again.event_name(), binary.event_name());
+    assert_eq!(
+        decode("50-[-9999999990011011]").unwrap().event_name(),
+        Some("-9999999990011011")
+    );
+}
