@@ -32,6 +32,13 @@ fn round_trip(parser: &JsonParser, packet: &Packet) {
     let (text, binaries) = encoded.into_parts();
     let mut decoder = parser.decoder();
     let mut result = decoder.decode_text(text.expect("the JSON parser writes text").slice(1..));
+    // Placeholders may name the same attachment more than once; each becomes an attachment of
+    // its own when encoded again (as socket.io-parser does), so the count can pass the limit,
+    // and then the decoder must refuse the packet at once, as Node's does.
+    if binaries.len() > parser.max_attachments() {
+        assert!(result.is_err(), "more attachments than the limit accepted");
+        return;
+    }
     for binary in binaries {
         assert!(
             matches!(result, Ok(None)),

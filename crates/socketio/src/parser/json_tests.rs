@@ -797,3 +797,33 @@ fn large_integer_event_names_agree_in_binary_and_plain_packets() {
         Some("-9999999990011011")
     );
 }
+
+/// Found by the `sio_json` fuzz target: placeholders may name one attachment several times (as
+/// socket.io-parser allows), and encoding the decoded packet again writes one attachment per
+/// placeholder, as socket.io-parser's encoder does. Two attachments named eleven times thus
+/// come back as eleven, past the limit, and a decoder refuses them at once.
+#[test]
+fn an_attachment_named_many_times_is_encoded_once_per_name() {
+    let parser = JsonParser::default();
+    let placeholders = [r#"{"_placeholder":true,"num":1}"#; 10].join(",");
+    let text = format!(r#"62-0[{placeholders},{{"_placeholder":true,"num":0}}]"#);
+    let mut d = parser.decoder();
+    assert!(matches!(d.decode_str(&text), Ok(None)));
+    assert!(matches!(
+        d.decode_binary(Bytes::from_static(b"a")),
+        Ok(None)
+    ));
+    let packet = d.decode_binary(Bytes::from_static(b"b")).unwrap().unwrap();
+    let args: Vec<Value> = packet.args().unwrap();
+    assert_eq!(args.len(), 11);
+    assert_eq!(args.first(), Some(&bin(b"b")));
+    assert_eq!(args.last(), Some(&bin(b"a")));
+
+    let encoded = parser.encode(&packet).unwrap();
+    assert_eq!(encoded.binaries().len(), 11);
+    assert!(text_of(&encoded).starts_with("611-0["));
+    assert_eq!(
+        parser.decoder().decode_str(&text_of(&encoded)),
+        Err(DecodeError::TooManyAttachments)
+    );
+}
