@@ -12,9 +12,16 @@ use crate::{
     DecodeError, EncodeError, MAIN_NAMESPACE, Map, Packet, PacketType, Payload, Value, to_value,
 };
 
-/// Deepest nesting accepted from a peer (the same bound serde_json applies to JSON), so that
-/// decoding and dropping a value cannot exhaust the stack.
+/// Deepest nesting of arrays and maps accepted in a packet's data (the same bound serde_json
+/// applies to JSON), so that decoding and dropping a value cannot exhaust the stack.
 const MAX_DEPTH: usize = 128;
+
+/// The bound handed to rmpv, which counts two levels per array or map and up to three for the
+/// value at the bottom (a string costs two more than an integer): enough for the packet's map
+/// around `MAX_DEPTH` levels of data, whatever is at the bottom. The nesting itself is checked
+/// by [`from_msgpack`], so that the limit does not depend on the type of the innermost values
+/// (an integer map key deep down comes back as a string once the packet is encoded again).
+const RMPV_MAX_DEPTH: usize = 2 * (MAX_DEPTH + 1) + 3;
 
 /// The msgpack parser (npm `socket.io-msgpack-parser`).
 ///
@@ -138,7 +145,7 @@ impl Decoder for MsgpackDecoder {
 
     fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
         let mut reader: &[u8] = &data;
-        let root = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
+        let root = rmpv::decode::read_value_with_max_depth(&mut reader, RMPV_MAX_DEPTH)
             .map_err(|_| DecodeError::InvalidJson)?;
         if !reader.is_empty() {
             // Trailing bytes: notepack refuses them too.
@@ -188,7 +195,7 @@ impl Decoder for MsgpackDecoder {
         // `undefined` (notepack's ext 0) means absent, as for a missing key.
         let data = match data {
             None | Some(rmpv::Value::Ext(..)) => None,
-            Some(v) => Some(from_msgpack(v)?),
+            Some(v) => Some(from_msgpack(v, MAX_DEPTH)?),
         };
         let event = validate::check_value(kind, data.as_ref())?;
         Ok(Some(Packet::from_checked(
@@ -207,9 +214,11 @@ impl Decoder for MsgpackDecoder {
     fn reset(&mut self) {}
 }
 
-/// Converts a decoded msgpack value. Ext values (notepack writes `undefined` as one) become
-/// `Null`; map keys must be strings or integers (JavaScript object keys).
-fn from_msgpack(v: rmpv::Value) -> Result<Value, DecodeError> {
+/// Converts a decoded msgpack value, `depth` levels of arrays and maps being still allowed.
+/// Ext values (notepack writes `undefined` as one) become `Null`; map keys must be strings or
+/// integers (JavaScript object keys).
+fn from_msgpack(v: rmpv::Value, depth: usize) -> Result<Value, DecodeError> {
+    let inner = || depth.checked_sub(1).ok_or(DecodeError::InvalidJson);
     Ok(match v {
         rmpv::Value::Nil | rmpv::Value::Ext(..) => Value::Null,
         rmpv::Value::Boolean(b) => Value::Bool(b),
@@ -222,16 +231,20 @@ fn from_msgpack(v: rmpv::Value) -> Result<Value, DecodeError> {
         rmpv::Value::F64(f) => Value::from(f),
         rmpv::Value::String(s) => Value::String(s.into_str().ok_or(DecodeError::InvalidUtf8)?),
         rmpv::Value::Binary(b) => Value::Binary(Bytes::from(b)),
-        rmpv::Value::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(from_msgpack)
-                .collect::<Result<_, _>>()?,
-        ),
+        rmpv::Value::Array(items) => {
+            let depth = inner()?;
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| from_msgpack(item, depth))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         rmpv::Value::Map(entries) => {
+            let depth = inner()?;
             let entries = entries
                 .into_iter()
-                .map(|(k, v)| Ok((map_key(k)?, from_msgpack(v)?)))
+                .map(|(k, v)| Ok((map_key(k)?, from_msgpack(v, depth)?)))
                 .collect::<Result<Vec<_>, DecodeError>>()?;
             Value::Object(Map::from_received(entries))
         }
@@ -396,5 +409,61 @@ mod tests {
             back.payload().unwrap().to_value().unwrap(),
             p.payload().unwrap().to_value().unwrap()
         );
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    /// An ACK whose data is `levels` nested arrays, with `bottom` inside the innermost one.
+    fn nested(levels: usize, bottom: rmpv::Value) -> Vec<u8> {
+        let mut data = bottom;
+        for _ in 0..levels {
+            data = rmpv::Value::Array(vec![data]);
+        }
+        let packet = rmpv::Value::Map(vec![
+            (rmpv::Value::from("type"), rmpv::Value::from(3)),
+            (rmpv::Value::from("nsp"), rmpv::Value::from("/")),
+            (rmpv::Value::from("id"), rmpv::Value::from(1)),
+            (rmpv::Value::from("data"), data),
+        ]);
+        let mut out = Vec::new();
+        rmpv::encode::write_value(&mut out, &packet).unwrap();
+        out
+    }
+
+    fn decode(bytes: Vec<u8>) -> Result<Option<Packet>, DecodeError> {
+        MsgpackDecoder.decode_binary(Bytes::from(bytes))
+    }
+
+    /// Found by the `sio_msgpack` fuzz target: rmpv's own depth bound counts a string as two
+    /// levels more than an integer, so a packet whose deepest map had an integer key was
+    /// accepted, and the same packet encoded again (keys written as strings) refused.
+    #[test]
+    fn the_nesting_bound_does_not_depend_on_the_innermost_value() {
+        let int_key = || rmpv::Value::Map(vec![(rmpv::Value::from(7), rmpv::Value::from(1))]);
+        let packet = decode(nested(MAX_DEPTH - 1, int_key())).unwrap().unwrap();
+        let parser = MsgpackParser;
+        let (_, binaries) = parser.encode(&packet).unwrap().into_parts();
+        let again = decode(binaries.concat()).unwrap().unwrap();
+        assert_eq!(
+            again.payload().map(|p| p.to_value().unwrap()),
+            packet.payload().map(|p| p.to_value().unwrap())
+        );
+
+        let string = || rmpv::Value::from("deep");
+        assert!(decode(nested(MAX_DEPTH, string())).unwrap().is_some());
+        assert!(
+            decode(nested(MAX_DEPTH, rmpv::Value::from(1)))
+                .unwrap()
+                .is_some()
+        );
+        for bottom in [string(), rmpv::Value::from(1), int_key()] {
+            assert_eq!(
+                decode(nested(MAX_DEPTH + 1, bottom)),
+                Err(DecodeError::InvalidJson)
+            );
+        }
     }
 }
