@@ -14,7 +14,8 @@
 //! - `engine`: the session registry and the [`Handler`] trait; `socket`: one session;
 //!   `handshake`: opening one; `heartbeat`: pings and timeouts, served by one task per
 //!   server ([`TimerQueue`], `timers`).
-//! - `transport::polling`, `transport::websocket`: the transports and the upgrade.
+//! - `transport::polling`, `transport::websocket`: the transports and the upgrade;
+//!   `transport::wsproto`: the server's WebSocket framing (RFC 6455), with small buffers.
 //! - `errors`: the HTTP errors of refused requests; `request`: the handshake request kept
 //!   for the upper layer; `sid`: session ids.
 //! - `client` (feature `client`): the Engine.IO client, over the same codec.
