@@ -2,7 +2,9 @@
 //! (`2probe`/`3probe`, then `5`), and the session loop. One task per WebSocket does both
 //! reading and writing, so an idle connection costs one task; the framing is `wsproto`'s.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -189,20 +191,11 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
             socket.report_drain();
         }
         if !batch.is_empty() {
-            let closed = socket.closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            // Everything queued goes out with one flush.
+            // Everything queued goes out in one write.
             for frame in batch.drain(..) {
                 queue(&mut ws, frame, supports_binary);
             }
-            let write = ws.flush();
-            let written = tokio::select! {
-                r = write => r.is_ok(),
-                _ = &mut closed => false,
-            };
-            batch.clear();
-            if !written {
+            if !write_queued(&socket, &mut ws).await {
                 socket.finish(CloseReason::TransportError);
                 break;
             }
@@ -235,6 +228,28 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
         }
     }
     let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
+}
+
+/// Writes what is queued on the WebSocket; false if that failed, or if the session closed
+/// while the peer was not reading. Most writes complete at once: the session's close is
+/// watched for only when one has to wait.
+async fn write_queued<D: Default + Send + Sync + 'static>(socket: &Socket<D>, ws: &mut Ws) -> bool {
+    let write = ws.flush();
+    tokio::pin!(write);
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    if let Poll::Ready(result) = first {
+        return result.is_ok();
+    }
+    let closed = socket.closed.notified();
+    tokio::pin!(closed);
+    closed.as_mut().enable();
+    if matches!(socket.lock().phase, Phase::Closed(_)) {
+        return false;
+    }
+    tokio::select! {
+        r = write => r.is_ok(),
+        () = closed => false,
+    }
 }
 
 /// Queues a packet as a WebSocket frame (binary data as base64 text for a `b64` client).
