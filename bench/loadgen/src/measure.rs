@@ -126,6 +126,23 @@ impl Cost {
     }
 }
 
+/// Runs the command in `LOADGEN_WINDOW_HOOK`, if set, with `start` or `end` as its argument,
+/// at an edge of the measured interval (`bench/profile` turns the server's instruction count
+/// on and off with it). It blocks while it runs: only profiling runs set it.
+pub(crate) fn window_hook(edge: &str) {
+    if let Some(hook) = std::env::var_os("LOADGEN_WINDOW_HOOK") {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("$0 \"$1\"")
+            .arg(hook)
+            .arg(edge)
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("loadgen: the window hook failed at {edge}: {status:?}");
+        }
+    }
+}
+
 /// Snapshots at the window's edges, taken by a task of its own so that the scenario's own
 /// tasks need not look at the clock for it.
 pub(crate) fn meter(
@@ -134,9 +151,11 @@ pub(crate) fn meter(
 ) -> tokio::task::JoinHandle<(Cost, Option<u64>)> {
     tokio::spawn(async move {
         tokio::time::sleep_until(window.start).await;
+        window_hook("start");
         let a = Snapshot::take(server_pid);
         tokio::time::sleep_until(window.end).await;
         let b = Snapshot::take(server_pid);
+        window_hook("end");
         let rss = server_pid.and_then(procfs::rss_bytes);
         (Cost::between(&a, &b), rss)
     })

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::hist::Histogram;
-use crate::measure::{Common, Cost, Errors, Outcome, Snapshot};
+use crate::measure::{Common, Cost, Errors, Outcome, Snapshot, window_hook};
 use crate::procfs;
 use crate::ws::Session;
 
@@ -101,6 +101,7 @@ pub(crate) async fn run(common: &Common, opts: StormOptions) -> Outcome {
     });
     let pid = common.server_pid;
     let rss_before = pid.and_then(procfs::rss_bytes);
+    window_hook("start");
     let before = Snapshot::take(pid);
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -124,6 +125,7 @@ pub(crate) async fn run(common: &Common, opts: StormOptions) -> Outcome {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let after_storm = Snapshot::take(pid);
+    window_hook("end");
     let opened = tally.opened.load(Ordering::Relaxed);
     let unfinished = total - opened - tally.failed.load(Ordering::Relaxed);
     if unfinished > 0 {

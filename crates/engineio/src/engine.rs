@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
+use crate::heartbeat::Heartbeat;
 use crate::message::Message;
 use crate::sid::Sid;
 use crate::socket::{CloseReason, Socket};
@@ -47,12 +48,15 @@ pub(crate) struct Engine<D> {
     closed: AtomicBool,
     /// Wakes the standalone server's accept loop when the server closes.
     pub(crate) shutdown: tokio::sync::Notify,
+    /// Pings and pong deadlines of every session.
+    pub(crate) heartbeat: Heartbeat<D>,
 }
 
 impl<D: Default + Send + Sync + 'static> Engine<D> {
     pub(crate) fn new(config: Config, handler: Box<dyn Handler<Data = D>>) -> Self {
         Engine {
             prefix: config.match_prefix(),
+            heartbeat: Heartbeat::new(&config),
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
@@ -98,6 +102,7 @@ impl<D: Default + Send + Sync + 'static> Engine<D> {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.shutdown.notify_waiters();
+        self.heartbeat.stop();
         let sessions: Vec<_> = self
             .sessions
             .read()

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use crate::config::TransportKind;
 use crate::engine::Engine;
-use crate::heartbeat;
 use crate::packet::Frame;
 use crate::request::RequestInfo;
 use crate::sid::Sid;
@@ -63,7 +62,7 @@ pub(crate) fn open<D: Default + Send + Sync + 'static>(
         let _ = socket.send(initial.clone());
     }
     engine.insert(Arc::clone(&socket));
-    heartbeat::start(&socket);
+    engine.heartbeat.start(&socket);
     tracing::debug!(%sid, transport = transport.as_str(), "session opened");
     engine.handler.on_open(&socket);
     Ok(socket)

@@ -12,8 +12,10 @@
 //! - `server`: the [`EngineIo`] handle and the request router; `service`: tower glue;
 //!   `listen`: the standalone server.
 //! - `engine`: the session registry and the [`Handler`] trait; `socket`: one session;
-//!   `handshake`: opening one; `heartbeat`: pings and timeouts.
-//! - `transport::polling`, `transport::websocket`: the transports and the upgrade.
+//!   `handshake`: opening one; `heartbeat`: pings and timeouts, served by one task per
+//!   server ([`TimerQueue`], `timers`).
+//! - `transport::polling`, `transport::websocket`: the transports and the upgrade;
+//!   `transport::wsproto`: the server's WebSocket framing (RFC 6455), with small buffers.
 //! - `errors`: the HTTP errors of refused requests; `request`: the handshake request kept
 //!   for the upper layer; `sid`: session ids.
 //! - `client` (feature `client`): the Engine.IO client, over the same codec.
@@ -52,6 +54,7 @@ mod server;
 mod service;
 mod sid;
 mod socket;
+mod timers;
 mod transport;
 pub mod v3;
 
@@ -74,3 +77,4 @@ pub use server::EngineIo;
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
 pub use sid::Sid;
 pub use socket::{CloseReason, OverflowPolicy, Pressure, SendError, Socket};
+pub use timers::{TimerLease, TimerQueue};

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use http::{HeaderMap, Method, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
 /// The remote address of a connection, as a request extension. The standalone server sets it;
 /// when mounting the service elsewhere, insert it (for example from axum's `ConnectInfo`) so
@@ -30,12 +30,25 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// A copy of the request's head. The copy owns its bytes: hyper's header values and URI
+    /// point into the connection's read buffer (8 KiB), which a session kept open for hours
+    /// must not hold on to.
     pub(crate) fn from_request<B>(req: &http::Request<B>) -> Self {
+        let mut headers = HeaderMap::with_capacity(req.headers().len());
+        for (name, value) in req.headers() {
+            let name =
+                HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+            let mut copy =
+                HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+            copy.set_sensitive(value.is_sensitive());
+            headers.append(name, copy);
+        }
+        let uri = Uri::try_from(req.uri().to_string()).unwrap_or_else(|_| req.uri().clone());
         RequestInfo {
             method: req.method().clone(),
-            uri: req.uri().clone(),
+            uri,
             version: req.version(),
-            headers: req.headers().clone(),
+            headers,
             remote_addr: req.extensions().get::<RemoteAddr>().map(|a| a.0),
             time: SystemTime::now(),
         }
@@ -96,6 +109,21 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_keeps_every_header_in_order_and_the_uri() {
+        let req = http::Request::builder()
+            .uri("/engine.io/?EIO=4&transport=websocket&x=%20y")
+            .header("x-custom", "a")
+            .header("x-custom", "b")
+            .header("cookie", "k=v")
+            .body(())
+            .unwrap();
+        let info = RequestInfo::from_request(&req);
+        assert_eq!(info.headers, *req.headers());
+        assert_eq!(info.uri, *req.uri());
+        assert_eq!(info.query("x").as_deref(), Some(" y"));
+    }
 
     #[test]
     fn query_is_decoded_like_url_search_params() {

@@ -9,10 +9,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
-use tokio::task::AbortHandle;
 
 use crate::config::TransportKind;
 use crate::engine::Engine;
+use crate::heartbeat::HeartbeatLease;
 use crate::message::Message;
 use crate::packet::{DecodeError, Frame, Packet};
 use crate::request::RequestInfo;
@@ -161,8 +161,7 @@ impl Outbox {
     }
 }
 
-#[derive(Debug)]
-pub(crate) struct State {
+pub(crate) struct State<D> {
     pub(crate) phase: Phase,
     pub(crate) transport: TransportKind,
     /// A WebSocket is attached for an upgrade (or is the transport).
@@ -173,8 +172,12 @@ pub(crate) struct State {
     pub(crate) queue: Outbox,
     pub(crate) get_pending: bool,
     pub(crate) post_pending: bool,
+    /// A ping went out and its pong has not come yet.
     pub(crate) awaiting_pong: bool,
-    pub(crate) heartbeat: Option<AbortHandle>,
+    /// How many heartbeat entries were scheduled for the session: only the latest applies.
+    pub(crate) beat: u64,
+    /// The session's claim on the server's heartbeat, given up when it closes.
+    pub(crate) heartbeat: Option<HeartbeatLease<D>>,
     pub(crate) limits: QueueLimits,
 }
 
@@ -188,11 +191,9 @@ pub struct Socket<D> {
     /// Binary frames are allowed on the WebSocket (false when the client sent `b64`).
     supports_binary: bool,
     pub(crate) engine: Arc<Engine<D>>,
-    state: Mutex<State>,
+    state: Mutex<State<D>>,
     /// Wakes the current writer: something was queued, or the state changed.
     pub(crate) writer: Notify,
-    /// Wakes the heartbeat when the awaited pong arrives.
-    pub(crate) pong: Notify,
     /// Wakes every task of the session when it closes.
     pub(crate) closed: Notify,
     /// Wakes [`Socket::drained`] waiters.
@@ -236,11 +237,11 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                 get_pending: false,
                 post_pending: false,
                 awaiting_pong: false,
+                beat: 0,
                 heartbeat: None,
                 limits,
             }),
             writer: Notify::new(),
-            pong: Notify::new(),
             closed: Notify::new(),
             drain: Notify::new(),
         }
@@ -376,7 +377,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
     }
 
     /// Applies the queue's bounds after packets were queued, and wakes the writer.
-    fn after_push(&self, mut st: MutexGuard<'_, State>) -> Result<Pressure, SendError> {
+    fn after_push(&self, mut st: MutexGuard<'_, State<D>>) -> Result<Pressure, SendError> {
         let limits = st.limits;
         let bytes = st.queue.bytes;
         if bytes > limits.high_water_mark {
@@ -508,7 +509,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<D>> {
         // A panic while the lock is held cannot leave the state inconsistent in a way that
         // matters more than stopping the session, so a poisoned lock is used as is.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -537,14 +538,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                     self.engine.handler.on_message(self, message);
                 }
             }
-            Ok(Packet::Pong(_)) => {
-                let mut st = self.lock();
-                if st.awaiting_pong {
-                    st.awaiting_pong = false;
-                    drop(st);
-                    self.pong.notify_one();
-                }
-            }
+            Ok(Packet::Pong(_)) => self.engine.heartbeat.pong(self),
             // Over WebSocket Node ignores a close packet; the session ends at the next ping
             // timeout, or when the client closes the connection, as official clients do.
             Ok(Packet::Close) if from == TransportKind::Polling => {
@@ -568,9 +562,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         st.queue.clear();
         let heartbeat = st.heartbeat.take();
         drop(st);
-        if let Some(h) = heartbeat {
-            h.abort();
-        }
+        drop(heartbeat);
         self.engine.remove(self.id);
         self.closed.notify_waiters();
         self.writer.notify_waiters();

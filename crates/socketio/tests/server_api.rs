@@ -451,3 +451,32 @@ async fn emits_report_pressure_and_the_drain_is_heard() {
     after.sort();
     assert_eq!(after, ["drained", "on_drain"]);
 }
+
+#[tokio::test]
+async fn a_room_joined_in_a_middleware_gets_broadcasts_and_except_leaves_out_its_members() {
+    let io = SocketIo::new();
+    io.use_middleware(|socket: Arc<Socket>| async move {
+        if socket.handshake().auth().get("early") == Some(&Value::Bool(true)) {
+            socket.join("early");
+        }
+        Ok(())
+    });
+    let server = TestServer::start(io.clone()).await;
+    let mut a = server.raw().await;
+    a.connect("/", Some(r#"{"early":true}"#)).await;
+    let mut b = server.raw().await;
+    let b_id = b.connect("/", None).await;
+    io.to("early").emit("to-early", &(1,)).unwrap();
+    assert_eq!(a.recv().await.unwrap(), r#"42["to-early",1]"#);
+    // Everyone but the members of `early` and of b's own room: nobody, so a later emit
+    // to everyone is the next packet both see.
+    io.except("early")
+        .except(b_id.as_str())
+        .emit("nobody", &())
+        .unwrap();
+    io.except("early").emit("not-early", &()).unwrap();
+    assert_eq!(b.recv().await.unwrap(), r#"42["not-early"]"#);
+    io.emit("all", &()).unwrap();
+    assert_eq!(a.recv().await.unwrap(), r#"42["all"]"#);
+    assert_eq!(b.recv().await.unwrap(), r#"42["all"]"#);
+}

@@ -1,24 +1,24 @@
 //! The WebSocket transport: the HTTP upgrade, the upgrade of a polling session
 //! (`2probe`/`3probe`, then `5`), and the session loop. One task per WebSocket does both
-//! reading and writing, so an idle connection costs one task.
+//! reading and writing, so an idle connection costs one task; the framing is `wsproto`'s.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
-use tokio_websockets::{Limits, Message as WsMessage, Payload, WebSocketStream};
 
+use super::wsproto::{WsConn, WsMessage, WsOut};
 use crate::config::TransportKind;
 use crate::message::Message;
 use crate::packet::{BASE64, Frame, FrameKind, Packet, decode_text};
 use crate::socket::{CloseReason, Phase, Socket};
 
-type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type Ws = WsConn;
 
 /// How long a closing handshake may take before the connection is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -62,9 +62,7 @@ pub(crate) fn switching_protocols(headers: &HeaderMap) -> Response<Bytes> {
 }
 
 fn wrap(upgraded: hyper::upgrade::Upgraded, max_message: usize) -> Ws {
-    tokio_websockets::ServerBuilder::new()
-        .limits(Limits::default().max_payload_len(Some(max_message)))
-        .serve(TokioIo::new(upgraded))
+    WsConn::new(upgraded, max_message)
 }
 
 /// Runs a session that was opened over WebSocket (its open packet is queued).
@@ -146,13 +144,13 @@ async fn probe_and_upgrade<D: Default + Send + Sync + 'static>(
             _ = &mut closed => return false,
             msg = ws.next() => msg,
         };
-        let Some(Ok(msg)) = msg else { return false };
-        if !msg.is_text() {
+        let Some(Ok(WsMessage::Text(text))) = msg else {
             return false;
-        }
-        match decode_text(Bytes::from(msg.into_payload())) {
+        };
+        match decode_text(text) {
             Ok(Packet::Ping(data)) if &data[..] == b"probe" => {
-                if ws.send(to_ws(Frame::pong_probe(), true)).await.is_err() {
+                queue(ws, Frame::pong_probe(), true);
+                if ws.flush().await.is_err() {
                     return false;
                 }
                 socket.lock().upgrading = true;
@@ -193,22 +191,11 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
             socket.report_drain();
         }
         if !batch.is_empty() {
-            let closed = socket.closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            // Everything queued goes out with one flush.
-            let write = async {
-                for frame in batch.drain(..) {
-                    ws.feed(to_ws(frame, supports_binary)).await?;
-                }
-                ws.flush().await
-            };
-            let written = tokio::select! {
-                r = write => r.is_ok(),
-                _ = &mut closed => false,
-            };
-            batch.clear();
-            if !written {
+            // Everything queued goes out in one write.
+            for frame in batch.drain(..) {
+                queue(&mut ws, frame, supports_binary);
+            }
+            if !write_queued(&socket, &mut ws).await {
                 socket.finish(CloseReason::TransportError);
                 break;
             }
@@ -225,18 +212,13 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
             biased;
             _ = &mut notified => {}
             msg = ws.next() => match msg {
-                Some(Ok(msg)) => {
-                    if msg.is_text() {
-                        let packet = decode_text(Bytes::from(msg.into_payload()));
-                        socket.on_packet(packet, TransportKind::WebSocket);
-                    } else if msg.is_binary() {
-                        let data = Bytes::from(msg.into_payload());
-                        socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
-                    } else if msg.is_close() {
-                        socket.finish(CloseReason::TransportClose);
-                    }
-                    // Ping and pong frames are answered by the WebSocket layer.
+                Some(Ok(WsMessage::Text(text))) => {
+                    socket.on_packet(decode_text(text), TransportKind::WebSocket);
                 }
+                Some(Ok(WsMessage::Binary(data))) => {
+                    socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
+                }
+                Some(Ok(WsMessage::Close)) => socket.finish(CloseReason::TransportClose),
                 None => socket.finish(CloseReason::TransportClose),
                 Some(Err(e)) => {
                     tracing::debug!(sid = %socket.id(), error = %e, "websocket error");
@@ -248,15 +230,36 @@ async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws:
     let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
 }
 
-fn to_ws(frame: Frame, supports_binary: bool) -> WsMessage {
+/// Writes what is queued on the WebSocket; false if that failed, or if the session closed
+/// while the peer was not reading. Most writes complete at once: the session's close is
+/// watched for only when one has to wait.
+async fn write_queued<D: Default + Send + Sync + 'static>(socket: &Socket<D>, ws: &mut Ws) -> bool {
+    let write = ws.flush();
+    tokio::pin!(write);
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    if let Poll::Ready(result) = first {
+        return result.is_ok();
+    }
+    let closed = socket.closed.notified();
+    tokio::pin!(closed);
+    closed.as_mut().enable();
+    if matches!(socket.lock().phase, Phase::Closed(_)) {
+        return false;
+    }
+    tokio::select! {
+        r = write => r.is_ok(),
+        () = closed => false,
+    }
+}
+
+/// Queues a packet as a WebSocket frame (binary data as base64 text for a `b64` client).
+fn queue(ws: &mut Ws, frame: Frame, supports_binary: bool) {
     match frame.kind {
-        FrameKind::Text(text) => WsMessage::text(Payload::from(text)),
-        FrameKind::Binary(data) if supports_binary => WsMessage::binary(Payload::from(data)),
+        FrameKind::Text(text) => ws.queue(WsOut::Text(&text)),
+        FrameKind::Binary(data) if supports_binary => ws.queue(WsOut::Binary(&data)),
         FrameKind::Binary(data) => {
-            let mut buf = BytesMut::with_capacity(1 + data.len().div_ceil(3) * 4);
-            buf.put_u8(b'b');
-            buf.put_slice(BASE64.encode(&data).as_bytes());
-            WsMessage::text(Payload::from(buf))
+            let encoded = BASE64.encode(&data);
+            ws.queue(WsOut::TextPrefixed(b'b', encoded.as_bytes()));
         }
     }
 }

@@ -3,7 +3,8 @@
 //! it; [`LocalAdapter`] is the in-memory implementation for a single node.
 //!
 //! Room index: two maps kept in step under one std `RwLock` (never held across `.await`):
-//! room → members and socket → rooms, so joining, leaving and targeting are all hash lookups.
+//! room → members and socket → (rooms, socket), so joining, leaving and targeting are all
+//! hash lookups, and a broadcast finds its sockets in one pass over the index.
 //!
 //! The types a cluster adapter works with live here too: [`OutgoingPacket`] (the encoded
 //! frames, plus the structured packet when the adapter publishes it), [`AckCollector`] /
@@ -660,7 +661,49 @@ pub type AdapterFactory = Arc<dyn Fn(Weak<Namespace>) -> Arc<dyn Adapter> + Send
 #[derive(Default)]
 struct RoomIndex {
     rooms: HashMap<Room, HashSet<Sid>>,
-    sids: HashMap<Sid, HashSet<Room>>,
+    sids: HashMap<Sid, Member>,
+}
+
+/// What the index keeps for one socket.
+#[derive(Default)]
+struct Member {
+    rooms: HashSet<Room>,
+    /// The socket, once the namespace knows it (a socket may join rooms from a middleware,
+    /// before it is added to the namespace): a broadcast reaches it without another lookup.
+    socket: Weak<Socket>,
+}
+
+/// The members of the rooms a broadcast leaves out, resolved once per broadcast.
+enum Excluded<'a> {
+    None,
+    /// Few sockets: compared one by one.
+    Few(Vec<Sid>),
+    Sets(Vec<&'a HashSet<Sid>>),
+}
+
+impl<'a> Excluded<'a> {
+    fn new(index: &'a RoomIndex, except: &[Room]) -> Self {
+        let sets: Vec<&HashSet<Sid>> = except
+            .iter()
+            .filter_map(|room| index.rooms.get(room))
+            .collect();
+        let total: usize = sets.iter().map(|set| set.len()).sum();
+        if total == 0 {
+            Excluded::None
+        } else if total <= 8 {
+            Excluded::Few(sets.iter().flat_map(|set| set.iter().copied()).collect())
+        } else {
+            Excluded::Sets(sets)
+        }
+    }
+
+    fn contains(&self, id: &Sid) -> bool {
+        match self {
+            Excluded::None => false,
+            Excluded::Few(ids) => ids.contains(id),
+            Excluded::Sets(sets) => sets.iter().any(|set| set.contains(id)),
+        }
+    }
 }
 
 /// The in-memory adapter of a single server.
@@ -707,19 +750,69 @@ impl LocalAdapter {
         self.read().rooms.keys().cloned().collect()
     }
 
-    /// The local sockets targeted by `opts`.
+    /// The local sockets targeted by `opts`, found in one pass over the index.
     pub fn targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
-        let Some(nsp) = self.nsp.upgrade() else {
-            return Vec::new();
+        let mut unresolved = Vec::new();
+        let mut targets = {
+            let index = self.read();
+            let excluded = Excluded::new(&index, &opts.except);
+            let capacity = match opts.rooms.as_slice() {
+                [] => index.sids.len(),
+                [room] => index.rooms.get(room).map_or(0, HashSet::len),
+                _ => 0,
+            };
+            let mut targets = Vec::with_capacity(capacity);
+            let mut add = |id: &Sid, member: &Member| {
+                if excluded.contains(id) {
+                    return;
+                }
+                match member.socket.upgrade() {
+                    Some(socket) => targets.push(socket),
+                    None => unresolved.push(*id),
+                }
+            };
+            match opts.rooms.as_slice() {
+                [] => {
+                    for (id, member) in &index.sids {
+                        add(id, member);
+                    }
+                }
+                [room] => {
+                    if let Some(members) = index.rooms.get(room) {
+                        for id in members {
+                            if let Some(member) = index.sids.get(id) {
+                                add(id, member);
+                            }
+                        }
+                    }
+                }
+                rooms => {
+                    let mut seen = HashSet::new();
+                    for room in rooms {
+                        for id in index.rooms.get(room).into_iter().flatten() {
+                            if seen.insert(*id)
+                                && let Some(member) = index.sids.get(id)
+                            {
+                                add(id, member);
+                            }
+                        }
+                    }
+                }
+            }
+            targets
         };
-        self.local_sockets(opts)
-            .into_iter()
-            .filter_map(|id| nsp.get_socket(id))
-            .collect()
+        // Sockets the index does not hold (yet): looked up in the namespace.
+        if !unresolved.is_empty()
+            && let Some(nsp) = self.nsp.upgrade()
+        {
+            targets.extend(unresolved.into_iter().filter_map(|id| nsp.get_socket(id)));
+        }
+        targets
     }
 
     /// Adds a socket to rooms and tells which of them had no local member before.
     pub fn add_all_new(&self, id: Sid, rooms: &[Room]) -> Vec<Room> {
+        let socket = self.nsp.upgrade().and_then(|nsp| nsp.get_socket(id));
         let mut index = self.write();
         let mut created = Vec::new();
         for room in rooms {
@@ -729,11 +822,11 @@ impl LocalAdapter {
             });
             members.insert(id);
         }
-        index
-            .sids
-            .entry(id)
-            .or_default()
-            .extend(rooms.iter().cloned());
+        let member = index.sids.entry(id).or_default();
+        member.rooms.extend(rooms.iter().cloned());
+        if let Some(socket) = &socket {
+            member.socket = Arc::downgrade(socket);
+        }
         created
     }
 
@@ -748,8 +841,8 @@ impl LocalAdapter {
                 emptied = true;
             }
         }
-        if let Some(rooms) = index.sids.get_mut(&id) {
-            rooms.remove(room);
+        if let Some(member) = index.sids.get_mut(&id) {
+            member.rooms.remove(room);
         }
         emptied
     }
@@ -757,11 +850,11 @@ impl LocalAdapter {
     /// Removes a socket from every room and tells which rooms lost their last local member.
     pub fn del_all_last(&self, id: Sid) -> Vec<Room> {
         let mut index = self.write();
-        let Some(rooms) = index.sids.remove(&id) else {
+        let Some(member) = index.sids.remove(&id) else {
             return Vec::new();
         };
         let mut emptied = Vec::new();
-        for room in rooms {
+        for room in member.rooms {
             if let Some(members) = index.rooms.get_mut(&room) {
                 members.remove(&id);
                 if members.is_empty() {
@@ -791,20 +884,14 @@ impl Adapter for LocalAdapter {
         self.read()
             .sids
             .get(&id)
-            .map(|r| r.iter().cloned().collect())
+            .map(|m| m.rooms.iter().cloned().collect())
             .unwrap_or_default()
     }
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
         let index = self.read();
-        let excluded = |id: &Sid| {
-            opts.except.iter().any(|room| {
-                index
-                    .rooms
-                    .get(room)
-                    .is_some_and(|members| members.contains(id))
-            })
-        };
+        let except = Excluded::new(&index, &opts.except);
+        let excluded = |id: &Sid| except.contains(id);
         if opts.rooms.is_empty() {
             return index
                 .sids

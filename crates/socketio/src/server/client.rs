@@ -4,11 +4,11 @@
 //! connection; a second CONNECT, a packet for a namespace not joined or an undecodable packet
 //! closes the whole connection.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
-use engineio::{CloseReason, Message, Sid};
+use engineio::{CloseReason, Message, Sid, TimerLease, TimerQueue};
 use smol_str::SmolStr;
-use tokio::task::AbortHandle;
 
 use super::handshake::Handshake;
 use super::parser::AnyDecoder;
@@ -38,7 +38,24 @@ struct ClientInner {
     sockets: Vec<(SmolStr, Arc<Socket>)>,
     /// Namespaces whose CONNECT is being processed (middlewares may take time).
     connecting: Vec<SmolStr>,
-    connect_timeout: Option<AbortHandle>,
+    /// Held until the connection joins a namespace: the connect timeout still applies.
+    connect_timeout: Option<TimerLease<Weak<EngineSocket>>>,
+}
+
+/// The connect timeouts of a server's connections.
+pub(crate) type ConnectTimers = TimerQueue<Weak<EngineSocket>>;
+
+/// One queue for the connect timeouts of every connection of a server.
+pub(crate) fn connect_timers(timeout: Duration) -> ConnectTimers {
+    TimerQueue::new(vec![timeout], |_, conn: Weak<EngineSocket>| {
+        let Some(conn) = conn.upgrade() else {
+            return;
+        };
+        if lock(&conn).connect_timeout.is_some() {
+            tracing::debug!(sid = %conn.id(), "no namespace joined in time");
+            conn.close();
+        }
+    })
 }
 
 fn lock(conn: &EngineSocket) -> MutexGuard<'_, ClientInner> {
@@ -76,19 +93,15 @@ impl engineio::Handler for EngineHandler {
     type Data = ClientState;
 
     fn on_open(&self, conn: &Arc<EngineSocket>) {
-        let timeout = self.server.connect_timeout;
-        let weak = Arc::downgrade(conn);
         // A connection that joins no namespace in time is closed.
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(conn) = weak.upgrade() {
-                tracing::debug!(sid = %conn.id(), "no namespace joined in time");
-                conn.close();
-            }
-        });
-        let mut inner = lock(conn);
-        inner.decoder = Some(self.server.parser.decoder());
-        inner.connect_timeout = Some(timer.abort_handle());
+        let timers = &self.server.connect_timers;
+        let lease = timers.lease();
+        {
+            let mut inner = lock(conn);
+            inner.decoder = Some(self.server.parser.decoder());
+            inner.connect_timeout = Some(lease);
+        }
+        timers.schedule(0, Arc::downgrade(conn));
     }
 
     fn on_message(&self, conn: &Arc<EngineSocket>, message: Message) {
@@ -120,9 +133,8 @@ impl engineio::Handler for EngineHandler {
     }
 
     fn on_close(&self, conn: &Arc<EngineSocket>, reason: CloseReason) {
-        if let Some(timer) = lock(conn).connect_timeout.take() {
-            timer.abort();
-        }
+        let lease = lock(conn).connect_timeout.take();
+        drop(lease);
         disconnect_all(conn, DisconnectReason::from_engine(reason));
     }
 }
@@ -199,17 +211,16 @@ async fn connect(server: Arc<ServerInner>, conn: Arc<EngineSocket>, name: SmolSt
             return;
         }
     }
-    {
+    let lease = {
         let mut inner = lock(&conn);
         inner.connecting.retain(|n| *n != name);
         if !conn.is_open() {
             return;
         }
         inner.sockets.push((name.clone(), Arc::clone(&socket)));
-        if let Some(timer) = inner.connect_timeout.take() {
-            timer.abort();
-        }
-    }
+        inner.connect_timeout.take()
+    };
+    drop(lease);
     nsp.add_socket(Arc::clone(&socket));
     nsp.adapter().add_all(id, &[SmolStr::from(id.as_str())]);
     for handler in nsp.connection_handlers() {

@@ -18,7 +18,7 @@ use tower_layer::Layer;
 use super::ack::BroadcastAcks;
 use super::adapter::{AdapterError, AdapterFactory, RemoteSocket, ServerSideAcks};
 use super::broadcast::BroadcastOperator;
-use super::client::{ClientState, EngineHandler};
+use super::client::{self, ClientState, ConnectTimers, EngineHandler};
 use super::client_files::{ClientFiles, SocketIoLayer, SocketIoService};
 use super::namespace::{ConnectError, Matcher, Namespace, ParentNamespace, ServerSideEvent};
 use super::parser::ServerParser;
@@ -27,7 +27,9 @@ use crate::Value;
 
 pub(crate) struct ServerInner {
     pub(crate) parser: ServerParser,
-    pub(crate) connect_timeout: Duration,
+    /// Closes connections that join no namespace within `connect_timeout`: one task for
+    /// every connection of the server.
+    pub(crate) connect_timers: ConnectTimers,
     cleanup_empty_child_namespaces: bool,
     adapter: Option<AdapterFactory>,
     namespaces: RwLock<HashMap<SmolStr, Arc<Namespace>>>,
@@ -395,6 +397,7 @@ impl SocketIo {
             nsp.adapter().close();
         }
         self.engine.close();
+        self.inner.connect_timers.stop();
     }
 }
 
@@ -554,7 +557,7 @@ impl SocketIoBuilder {
         };
         let inner = Arc::new(ServerInner {
             parser: self.parser,
-            connect_timeout: self.connect_timeout,
+            connect_timers: client::connect_timers(self.connect_timeout),
             cleanup_empty_child_namespaces: self.cleanup_empty_child_namespaces,
             adapter: self.adapter,
             namespaces: RwLock::new(HashMap::new()),

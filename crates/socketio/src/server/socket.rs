@@ -146,7 +146,9 @@ struct Listener<H> {
 #[derive(Default)]
 struct Listeners {
     next_id: u64,
-    events: HashMap<SmolStr, Vec<Listener<EventHandler>>>,
+    /// Every event listener with its event's name, in the order they were added: a socket
+    /// has few, so a flat list costs less memory than a map of lists and is as quick to scan.
+    events: Vec<(SmolStr, Listener<EventHandler>)>,
     any: Vec<Listener<AnyHandler>>,
     outgoing: Vec<Listener<OutgoingHandler>>,
     disconnecting: Vec<Listener<DisconnectHandler>>,
@@ -315,19 +317,14 @@ impl Socket {
     fn add_listener(&self, event: SmolStr, once: bool, handler: EventHandler) -> ListenerId {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
         let id = l.next();
-        l.events
-            .entry(event)
-            .or_default()
-            .push(Listener { id, once, handler });
+        l.events.push((event, Listener { id, once, handler }));
         id
     }
 
     /// Removes a listener.
     pub fn off(&self, event: &str, id: ListenerId) {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(list) = l.events.get_mut(event) {
-            list.retain(|x| x.id != id);
-        }
+        l.events.retain(|(name, x)| !(name == event && x.id == id));
     }
 
     /// Removes every listener of an event.
@@ -336,7 +333,7 @@ impl Socket {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .events
-            .remove(event);
+            .retain(|(name, _)| name != event);
     }
 
     /// Listens to every incoming event, before the event's own listeners.
@@ -760,14 +757,21 @@ impl Socket {
         }
         let handlers: Vec<EventHandler> = {
             let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
-            match l.events.get_mut(event.name()) {
-                Some(list) => {
-                    let handlers = list.iter().map(|x| Arc::clone(&x.handler)).collect();
-                    list.retain(|x| !x.once);
-                    handlers
-                }
-                None => Vec::new(),
+            let name = event.name();
+            let mut once = false;
+            let handlers = l
+                .events
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, x)| {
+                    once |= x.once;
+                    Arc::clone(&x.handler)
+                })
+                .collect();
+            if once {
+                l.events.retain(|(n, x)| !(x.once && n == name));
             }
+            handlers
         };
         for h in handlers {
             h(self, event.clone());
