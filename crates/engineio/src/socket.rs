@@ -145,12 +145,23 @@ impl Outbox {
         self.frames.is_empty()
     }
 
-    /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so in
-    /// steady state neither allocates. Returns whether the queue had been over the high-water
-    /// mark: the caller then reports the drain ([`Socket::drained`]) once the lock is released.
+    /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so
+    /// while packets keep coming neither allocates. When nothing was queued, both buffers give
+    /// their memory back: an idle session holds none. Returns whether the queue had been over
+    /// the high-water mark: the caller then reports the drain ([`Socket::drained`]) once the
+    /// lock is released.
     #[must_use]
     pub(crate) fn take_into(&mut self, out: &mut VecDeque<Frame>) -> bool {
-        std::mem::swap(&mut self.frames, out);
+        if self.frames.is_empty() {
+            if self.frames.capacity() > 0 {
+                self.frames = VecDeque::new();
+            }
+            if out.capacity() > 0 {
+                *out = VecDeque::new();
+            }
+        } else {
+            std::mem::swap(&mut self.frames, out);
+        }
         self.bytes = 0;
         std::mem::take(&mut self.over_high_water)
     }
