@@ -399,6 +399,13 @@ impl WsConn {
         self.io.flush().await
     }
 
+    /// Gives back the write buffer's memory if nothing is left to write in it.
+    pub(crate) fn release_write_buffer(&mut self) {
+        if self.write.is_empty() && self.write.capacity() > 0 {
+            self.write = BytesMut::new();
+        }
+    }
+
     /// Queues a frame; [`flush`](Self::flush) writes every queued frame in one write.
     /// Nothing is queued once our close frame is.
     pub(crate) fn queue(&mut self, frame: WsOut<'_>) {
