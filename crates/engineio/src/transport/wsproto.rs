@@ -472,7 +472,9 @@ async fn read_when_readable(
     want: usize,
 ) -> std::io::Result<usize> {
     loop {
-        io.readable().await?;
+        // The readiness is polled, not awaited through `readable()`, whose future links a
+        // waiter into the socket's list and unlinks it on every turn of the session loop.
+        std::future::poll_fn(|cx| io.poll_read_ready(cx)).await?;
         reserve_for(read, want);
         match io.try_read_buf(read) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
