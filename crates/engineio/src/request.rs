@@ -2,6 +2,7 @@
 //! `handshake` from it).
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
@@ -13,6 +14,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 pub struct RemoteAddr(pub SocketAddr);
 
 /// The handshake request of a session.
+///
+/// The headers are kept as one block of bytes (a long-lived session holds little), and the
+/// [`HeaderMap`] is built on first access to [`headers`](Self::headers).
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
     /// Request method.
@@ -21,8 +25,10 @@ pub struct RequestInfo {
     pub uri: Uri,
     /// HTTP version.
     pub version: Version,
-    /// Request headers.
-    pub headers: HeaderMap,
+    /// Every header as `name:value\n`, in order (names never hold `:`, values never `\n`).
+    head: Box<[u8]>,
+    /// The headers as a map, once asked for.
+    headers: OnceLock<Box<HeaderMap>>,
     /// The peer's address, when known (see [`RemoteAddr`]).
     pub remote_addr: Option<SocketAddr>,
     /// When the request arrived.
@@ -34,24 +40,60 @@ impl RequestInfo {
     /// point into the connection's read buffer (8 KiB), which a session kept open for hours
     /// must not hold on to.
     pub(crate) fn from_request<B>(req: &http::Request<B>) -> Self {
-        let mut headers = HeaderMap::with_capacity(req.headers().len());
+        let len = req
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut head = Vec::with_capacity(len);
         for (name, value) in req.headers() {
-            let name =
-                HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
-            let mut copy =
-                HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-            copy.set_sensitive(value.is_sensitive());
-            headers.append(name, copy);
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.push(b':');
+            head.extend_from_slice(value.as_bytes());
+            head.push(b'\n');
         }
         let uri = Uri::try_from(req.uri().to_string()).unwrap_or_else(|_| req.uri().clone());
         RequestInfo {
             method: req.method().clone(),
             uri,
             version: req.version(),
-            headers,
+            head: head.into_boxed_slice(),
+            headers: OnceLock::new(),
             remote_addr: req.extensions().get::<RemoteAddr>().map(|a| a.0),
             time: SystemTime::now(),
         }
+    }
+
+    /// The request headers, in their order of arrival.
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers.get_or_init(|| Box::new(self.parse_headers()))
+    }
+
+    /// The first value of a header, without building the whole map.
+    pub fn header(&self, name: impl AsRef<str>) -> Option<HeaderValue> {
+        let name = name.as_ref();
+        self.header_lines()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .and_then(|(_, v)| HeaderValue::from_bytes(v).ok())
+    }
+
+    fn header_lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.head.split(|&b| b == b'\n').filter_map(|line| {
+            let at = line.iter().position(|&b| b == b':')?;
+            Some((line.get(..at)?, line.get(at + 1..)?))
+        })
+    }
+
+    fn parse_headers(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in self.header_lines() {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+            {
+                map.append(name, value);
+            }
+        }
+        map
     }
 
     /// The query parameters, percent-decoded, in order.
@@ -120,7 +162,12 @@ mod tests {
             .body(())
             .unwrap();
         let info = RequestInfo::from_request(&req);
-        assert_eq!(info.headers, *req.headers());
+        assert_eq!(*info.headers(), *req.headers());
+        assert_eq!(
+            info.header("X-Custom").as_ref().map(|v| v.as_bytes()),
+            Some(&b"a"[..])
+        );
+        assert_eq!(info.header("x-none"), None);
         assert_eq!(info.uri, *req.uri());
         assert_eq!(info.query("x").as_deref(), Some(" y"));
     }

@@ -145,12 +145,23 @@ impl Outbox {
         self.frames.is_empty()
     }
 
-    /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so in
-    /// steady state neither allocates. Returns whether the queue had been over the high-water
-    /// mark: the caller then reports the drain ([`Socket::drained`]) once the lock is released.
+    /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so
+    /// while packets keep coming neither allocates. When nothing was queued, both buffers give
+    /// their memory back: an idle session holds none. Returns whether the queue had been over
+    /// the high-water mark: the caller then reports the drain ([`Socket::drained`]) once the
+    /// lock is released.
     #[must_use]
     pub(crate) fn take_into(&mut self, out: &mut VecDeque<Frame>) -> bool {
-        std::mem::swap(&mut self.frames, out);
+        if self.frames.is_empty() {
+            if self.frames.capacity() > 0 {
+                self.frames = VecDeque::new();
+            }
+            if out.capacity() > 0 {
+                *out = VecDeque::new();
+            }
+        } else {
+            std::mem::swap(&mut self.frames, out);
+        }
         self.bytes = 0;
         std::mem::take(&mut self.over_high_water)
     }
@@ -317,6 +328,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if st.phase != Phase::Open {
             return Err(SendError::Closed);
         }
+        let was_empty = st.queue.is_empty();
         if st.limits.policy == OverflowPolicy::Wait {
             let frames: Vec<Frame> = frames.into_iter().collect();
             let size = frames.iter().map(Frame::len).sum::<usize>();
@@ -334,7 +346,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                 st.queue.push(frame);
             }
         }
-        self.after_push(st)
+        self.after_push(st, was_empty)
     }
 
     /// Queues several packets at once, first waiting while the queue is over its high-water
@@ -362,10 +374,11 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                 if st.queue.bytes <= limits.high_water_mark
                     && st.queue.bytes.saturating_add(size) <= limits.max_buffered_bytes
                 {
+                    let was_empty = st.queue.is_empty();
                     for frame in frames {
                         st.queue.push(frame);
                     }
-                    return self.after_push(st);
+                    return self.after_push(st, was_empty);
                 }
                 st.queue.over_high_water = true;
             }
@@ -376,8 +389,15 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         }
     }
 
-    /// Applies the queue's bounds after packets were queued, and wakes the writer.
-    fn after_push(&self, mut st: MutexGuard<'_, State<D>>) -> Result<Pressure, SendError> {
+    /// Applies the queue's bounds after packets were queued, and wakes the writer if the
+    /// queue was empty: packets added to a queue that was not were preceded by a wake-up
+    /// the writer has not acted on yet (each writer arms its wake-up before it takes the
+    /// queue), so it takes them with the others.
+    fn after_push(
+        &self,
+        mut st: MutexGuard<'_, State<D>>,
+        was_empty: bool,
+    ) -> Result<Pressure, SendError> {
         let limits = st.limits;
         let bytes = st.queue.bytes;
         if bytes > limits.high_water_mark {
@@ -388,7 +408,9 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
             self.overflow();
             return Err(SendError::Closed);
         }
-        self.writer.notify_one();
+        if was_empty {
+            self.writer.notify_one();
+        }
         Ok(if bytes > limits.high_water_mark {
             Pressure::OverHighWater
         } else {
@@ -521,9 +543,12 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if matches!(st.phase, Phase::Closed(_)) {
             return;
         }
+        let was_empty = st.queue.is_empty();
         st.queue.push(frame);
         drop(st);
-        self.writer.notify_one();
+        if was_empty {
+            self.writer.notify_one();
+        }
     }
 
     /// Handles one packet received from the peer over `from`.

@@ -149,7 +149,7 @@ async fn a_websocket_handshake_without_upgrade_gets_code_3() {
 async fn a_refused_allow_request_gets_403_with_its_message() {
     let config = Config::builder()
         .allow_request(|req| async move {
-            match req.headers.get("x-token") {
+            match req.headers().get("x-token") {
                 Some(v) if v == "secret" => Ok(()),
                 _ => Err("no token".to_owned()),
             }

@@ -286,7 +286,7 @@ async fn the_handshake_request_is_kept_for_the_upper_layer() {
     .await;
     assert_eq!(res.status, 200);
     let req = Arc::clone(&seen.lock().unwrap()[0]);
-    assert_eq!(req.headers["x-app"], "demo");
+    assert_eq!(req.headers()["x-app"], "demo");
     assert_eq!(req.query("token").as_deref(), Some("a b"));
     assert_eq!(req.query("EIO").as_deref(), Some("4"));
     assert_eq!(req.remote_addr.map(|a| a.ip()), Some(addr.ip()));

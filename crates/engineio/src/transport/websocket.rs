@@ -175,71 +175,99 @@ async fn probe_and_upgrade<D: Default + Send + Sync + 'static>(
 }
 
 /// The session loop: write what is queued, read what arrives, until the session closes.
-async fn run<D: Default + Send + Sync + 'static>(socket: Arc<Socket<D>>, mut ws: Ws) {
-    let supports_binary = socket.supports_binary();
-    let mut batch = std::collections::VecDeque::new();
-    loop {
-        let notified = socket.writer.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let (phase, drained) = {
-            let mut st = socket.lock();
-            let drained = st.queue.take_into(&mut batch);
-            (st.phase, drained)
-        };
-        if drained {
-            socket.report_drain();
-        }
-        if !batch.is_empty() {
-            // Everything queued goes out in one write.
-            for frame in batch.drain(..) {
-                queue(&mut ws, frame, supports_binary);
+///
+/// Not an `async fn`: its arguments would be kept twice in the future (once as arguments, once
+/// as locals), and the connection is most of an idle session's task.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold the connection twice"
+)]
+fn run<D: Default + Send + Sync + 'static>(
+    socket: Arc<Socket<D>>,
+    mut ws: Ws,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let supports_binary = socket.supports_binary();
+        let mut batch = std::collections::VecDeque::new();
+        loop {
+            let notified = socket.writer.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (phase, drained) = {
+                let mut st = socket.lock();
+                let drained = st.queue.take_into(&mut batch);
+                (st.phase, drained)
+            };
+            if drained {
+                socket.report_drain();
             }
-            if !write_queued(&socket, &mut ws).await {
-                socket.finish(CloseReason::TransportError);
-                break;
-            }
-        }
-        match phase {
-            Phase::Closed(_) => break,
-            Phase::Closing => {
-                socket.finish(CloseReason::ForcedClose);
-                break;
-            }
-            Phase::Open => {}
-        }
-        tokio::select! {
-            biased;
-            _ = &mut notified => {}
-            msg = ws.next() => match msg {
-                Some(Ok(WsMessage::Text(text))) => {
-                    socket.on_packet(decode_text(text), TransportKind::WebSocket);
+            if batch.is_empty() {
+                // Nothing to write: a session between bursts holds no write buffer either.
+                ws.release_write_buffer();
+            } else {
+                // Everything queued goes out in one write.
+                for frame in batch.drain(..) {
+                    queue(&mut ws, frame, supports_binary);
                 }
-                Some(Ok(WsMessage::Binary(data))) => {
-                    socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
-                }
-                Some(Ok(WsMessage::Close)) => socket.finish(CloseReason::TransportClose),
-                None => socket.finish(CloseReason::TransportClose),
-                Some(Err(e)) => {
-                    tracing::debug!(sid = %socket.id(), error = %e, "websocket error");
+                if !write_queued(&socket, &mut ws).await {
                     socket.finish(CloseReason::TransportError);
+                    break;
+                }
+            }
+            match phase {
+                Phase::Closed(_) => break,
+                Phase::Closing => {
+                    socket.finish(CloseReason::ForcedClose);
+                    break;
+                }
+                Phase::Open => {}
+            }
+            tokio::select! {
+                biased;
+                _ = &mut notified => {}
+                msg = ws.next() => match msg {
+                    Some(Ok(WsMessage::Text(text))) => {
+                        socket.on_packet(decode_text(text), TransportKind::WebSocket);
+                    }
+                    Some(Ok(WsMessage::Binary(data))) => {
+                        socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
+                    }
+                    Some(Ok(WsMessage::Close)) => socket.finish(CloseReason::TransportClose),
+                    None => socket.finish(CloseReason::TransportClose),
+                    Some(Err(e)) => {
+                        tracing::debug!(sid = %socket.id(), error = %e, "websocket error");
+                        socket.finish(CloseReason::TransportError);
+                    }
                 }
             }
         }
+        // Boxed: the closing handshake's state would otherwise size the whole session's task.
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, ws.close())).await;
     }
-    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
 }
 
 /// Writes what is queued on the WebSocket; false if that failed, or if the session closed
-/// while the peer was not reading. Most writes complete at once: the session's close is
-/// watched for only when one has to wait.
+/// while the peer was not reading. Most writes complete at once: the first attempt keeps
+/// nothing in the session's task between polls, and the session's close is watched for (in
+/// a boxed future, so that the rare wait does not size every session's task) only when the
+/// write has to wait.
 async fn write_queued<D: Default + Send + Sync + 'static>(socket: &Socket<D>, ws: &mut Ws) -> bool {
-    let write = ws.flush();
-    tokio::pin!(write);
-    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    let first = std::future::poll_fn(|cx| {
+        let write = std::pin::pin!(ws.flush());
+        Poll::Ready(write.poll(cx))
+    })
+    .await;
     if let Poll::Ready(result) = first {
         return result.is_ok();
     }
+    // The write is cancel-safe: what was not written stays queued for this one.
+    Box::pin(write_or_close(socket, ws)).await
+}
+
+async fn write_or_close<D: Default + Send + Sync + 'static>(
+    socket: &Socket<D>,
+    ws: &mut Ws,
+) -> bool {
     let closed = socket.closed.notified();
     tokio::pin!(closed);
     closed.as_mut().enable();
@@ -247,7 +275,7 @@ async fn write_queued<D: Default + Send + Sync + 'static>(socket: &Socket<D>, ws
         return false;
     }
     tokio::select! {
-        r = write => r.is_ok(),
+        r = ws.flush() => r.is_ok(),
         () = closed => false,
     }
 }

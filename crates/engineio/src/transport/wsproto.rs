@@ -3,7 +3,9 @@
 //!
 //! - Reading: frames are parsed from one read buffer that starts small, grows only to what the
 //!   frame being read needs (bounded by the message limit, checked from the frame header
-//!   before any memory is reserved) and shrinks back once a large message is out. Client
+//!   before any memory is reserved) and shrinks back once a large message is out. Over a
+//!   plain TCP connection (the standalone server's) the buffer is made only once the socket
+//!   is readable and released once it is empty, so an idle connection holds none. Client
 //!   frames must be masked; fragments are reassembled into one buffer bounded by the message
 //!   limit (empty fragments hold nothing); pings are answered with pongs.
 //! - Writing: every frame of a batch is encoded into one buffer and goes out in one write.
@@ -18,6 +20,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// What an idle connection keeps for reading: enough for a small message in one read.
 const SMALL_READ: usize = 256;
@@ -84,11 +87,44 @@ struct Header {
     payload_len: usize,
 }
 
+/// The connection under the WebSocket.
+enum Io {
+    /// A plain TCP connection: read when readable, with no buffer held while waiting.
+    Tcp(TcpStream),
+    /// Any other connection hyper upgraded (mounted in another server, TLS).
+    Other(TokioIo<Upgraded>),
+}
+
+impl Io {
+    async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Io::Tcp(io) => io.write(buf).await,
+            Io::Other(io) => io.write(buf).await,
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Io::Tcp(io) => io.flush().await,
+            Io::Other(io) => io.flush().await,
+        }
+    }
+
+    async fn shutdown(&mut self) -> std::io::Result<()> {
+        match self {
+            Io::Tcp(io) => io.shutdown().await,
+            Io::Other(io) => io.shutdown().await,
+        }
+    }
+}
+
 /// A server-side WebSocket connection.
 pub(crate) struct WsConn {
-    io: TokioIo<Upgraded>,
+    io: Io,
     max_message: usize,
     read: BytesMut,
+    /// How many bytes the read buffer needs for the frame being read (at least its header).
+    want: usize,
     /// A fragmented message being reassembled: its opcode and what arrived so far.
     partial: Option<(u8, BytesMut)>,
     write: BytesMut,
@@ -103,10 +139,18 @@ pub(crate) struct WsConn {
 impl WsConn {
     /// Wraps the upgraded connection; messages over `max_message` bytes end it.
     pub(crate) fn new(io: Upgraded, max_message: usize) -> Self {
+        let (io, read) = match io.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => (
+                Io::Tcp(parts.io.into_inner()),
+                BytesMut::from(&parts.read_buf[..]),
+            ),
+            Err(io) => (Io::Other(TokioIo::new(io)), BytesMut::new()),
+        };
         WsConn {
-            io: TokioIo::new(io),
+            io,
             max_message,
-            read: BytesMut::new(),
+            read,
+            want: MAX_HEADER,
             partial: None,
             write: BytesMut::new(),
             close_sent: false,
@@ -140,7 +184,14 @@ impl WsConn {
             if !self.write.is_empty() {
                 continue;
             }
-            match self.io.read_buf(&mut self.read).await {
+            let read = match &mut self.io {
+                Io::Tcp(io) => read_when_readable(io, &mut self.read, self.want).await,
+                Io::Other(io) => {
+                    reserve_for(&mut self.read, self.want);
+                    io.read_buf(&mut self.read).await
+                }
+            };
+            match read {
                 Ok(0) => {
                     self.peer_closed = true;
                     return None;
@@ -161,13 +212,14 @@ impl WsConn {
             let header = match self.header()? {
                 Some(h) => h,
                 None => {
-                    self.reserve_for(MAX_HEADER);
+                    self.want = MAX_HEADER;
+                    self.shrink_read();
                     return Ok(None);
                 }
             };
             let frame_len = header.header_len.saturating_add(header.payload_len);
             if self.read.len() < frame_len {
-                self.reserve_for(frame_len);
+                self.want = frame_len;
                 return Ok(None);
             }
             let mut frame = self.read.split_to(frame_len);
@@ -321,21 +373,14 @@ impl WsConn {
         }
     }
 
-    /// Makes room towards `len` bytes in the read buffer: never more than one frame's worth
-    /// (whose length was checked against the limit), and growing with what actually arrives
-    /// (at most doubling), so a header announcing a large frame reserves little by itself.
-    fn reserve_for(&mut self, len: usize) {
-        let have = self.read.len();
-        let step = self.read.capacity().saturating_mul(2).max(have + 4096);
-        let want = len.min(step).max(SMALL_READ);
-        if self.read.capacity() < want {
-            self.read.reserve(want - have);
-        }
-    }
-
-    /// Releases a large read buffer once it is empty.
+    /// Releases the read buffer once it is empty: over TCP always (the next read makes a new
+    /// one), otherwise when it is large.
     fn shrink_read(&mut self) {
-        if self.read.is_empty() && self.read.capacity() > KEEP {
+        let limit = match self.io {
+            Io::Tcp(_) => 0,
+            Io::Other(_) => KEEP,
+        };
+        if self.read.is_empty() && self.read.capacity() > limit {
             self.read = BytesMut::new();
         }
     }
@@ -352,6 +397,13 @@ impl WsConn {
             self.write = BytesMut::new();
         }
         self.io.flush().await
+    }
+
+    /// Gives back the write buffer's memory if nothing is left to write in it.
+    pub(crate) fn release_write_buffer(&mut self) {
+        if self.write.is_empty() && self.write.capacity() > 0 {
+            self.write = BytesMut::new();
+        }
     }
 
     /// Queues a frame; [`flush`](Self::flush) writes every queued frame in one write.
@@ -397,6 +449,37 @@ impl WsConn {
         }
         let _ = self.write_pending().await;
         let _ = self.io.shutdown().await;
+    }
+}
+
+/// Makes room towards `len` bytes in the read buffer: never more than one frame's worth
+/// (whose length was checked against the limit), and growing with what actually arrives (at
+/// most doubling), so a header announcing a large frame reserves little by itself.
+fn reserve_for(read: &mut BytesMut, len: usize) {
+    let have = read.len();
+    let step = read.capacity().saturating_mul(2).max(have + 4096);
+    let want = len.min(step).max(SMALL_READ);
+    if read.capacity() < want {
+        read.reserve(want - have);
+    }
+}
+
+/// Waits until the socket is readable, then makes room and reads: nothing is allocated while
+/// waiting. Cancel-safe (a read either happened, and its bytes are in `read`, or not).
+async fn read_when_readable(
+    io: &TcpStream,
+    read: &mut BytesMut,
+    want: usize,
+) -> std::io::Result<usize> {
+    loop {
+        // The readiness is polled, not awaited through `readable()`, whose future links a
+        // waiter into the socket's list and unlinks it on every turn of the session loop.
+        std::future::poll_fn(|cx| io.poll_read_ready(cx)).await?;
+        reserve_for(read, want);
+        match io.try_read_buf(read) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            result => return result,
+        }
     }
 }
 

@@ -667,7 +667,8 @@ struct RoomIndex {
 /// What the index keeps for one socket.
 #[derive(Default)]
 struct Member {
-    rooms: HashSet<Room>,
+    /// In the order joined; a few as a rule, so a list holds them in less than a set.
+    rooms: Vec<Room>,
     /// The socket, once the namespace knows it (a socket may join rooms from a middleware,
     /// before it is added to the namespace): a broadcast reaches it without another lookup.
     socket: Weak<Socket>,
@@ -823,7 +824,11 @@ impl LocalAdapter {
             members.insert(id);
         }
         let member = index.sids.entry(id).or_default();
-        member.rooms.extend(rooms.iter().cloned());
+        for room in rooms {
+            if !member.rooms.contains(room) {
+                member.rooms.push(room.clone());
+            }
+        }
         if let Some(socket) = &socket {
             member.socket = Arc::downgrade(socket);
         }
@@ -842,7 +847,7 @@ impl LocalAdapter {
             }
         }
         if let Some(member) = index.sids.get_mut(&id) {
-            member.rooms.remove(room);
+            member.rooms.retain(|r| r.as_str() != room);
         }
         emptied
     }
@@ -884,7 +889,7 @@ impl Adapter for LocalAdapter {
         self.read()
             .sids
             .get(&id)
-            .map(|m| m.rooms.iter().cloned().collect())
+            .map(|m| m.rooms.clone())
             .unwrap_or_default()
     }
 

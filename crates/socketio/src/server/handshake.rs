@@ -24,7 +24,7 @@ impl Handshake {
 
     /// The request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.request.headers
+        self.request.headers()
     }
 
     /// The query parameters of the request (the Engine.IO ones included), decoded.
@@ -73,6 +73,6 @@ impl Handshake {
 
     /// Whether the request carried an `Origin` header (a cross-domain request).
     pub fn xdomain(&self) -> bool {
-        self.request.headers.contains_key(http::header::ORIGIN)
+        self.request.header("origin").is_some()
     }
 }
