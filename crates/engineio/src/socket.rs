@@ -129,6 +129,9 @@ pub(crate) enum Phase {
 /// The packets waiting for the transport, and their size.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
+    /// The first packet queued, held here so that a queue of one (the common case) needs no
+    /// allocation; `frames` holds the ones after it, and is empty while this is `None`.
+    first: Option<Frame>,
     frames: VecDeque<Frame>,
     pub(crate) bytes: usize,
     /// The queue went over the high-water mark since the writer last emptied it.
@@ -138,11 +141,15 @@ pub(crate) struct Outbox {
 impl Outbox {
     fn push(&mut self, frame: Frame) {
         self.bytes += frame.len();
-        self.frames.push_back(frame);
+        if self.first.is_none() {
+            self.first = Some(frame);
+        } else {
+            self.frames.push_back(frame);
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.first.is_none()
     }
 
     /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so
@@ -152,21 +159,37 @@ impl Outbox {
     /// lock is released.
     #[must_use]
     pub(crate) fn take_into(&mut self, out: &mut VecDeque<Frame>) -> bool {
+        let (first, drained) = self.take_first(out);
+        if let Some(first) = first {
+            out.push_front(first);
+        }
+        drained
+    }
+
+    /// Takes the first queued packet, and moves the others to `rest` (which must be empty) as
+    /// [`take_into`](Self::take_into) does. A queue of one packet moves no buffer: a session
+    /// sending one packet at a time allocates none for its queue.
+    #[must_use]
+    pub(crate) fn take_first(&mut self, rest: &mut VecDeque<Frame>) -> (Option<Frame>, bool) {
+        let first = self.first.take();
         if self.frames.is_empty() {
-            if self.frames.capacity() > 0 {
-                self.frames = VecDeque::new();
-            }
-            if out.capacity() > 0 {
-                *out = VecDeque::new();
+            if first.is_none() {
+                if self.frames.capacity() > 0 {
+                    self.frames = VecDeque::new();
+                }
+                if rest.capacity() > 0 {
+                    *rest = VecDeque::new();
+                }
             }
         } else {
-            std::mem::swap(&mut self.frames, out);
+            std::mem::swap(&mut self.frames, rest);
         }
         self.bytes = 0;
-        std::mem::take(&mut self.over_high_water)
+        (first, std::mem::take(&mut self.over_high_water))
     }
 
     pub(crate) fn clear(&mut self) {
+        self.first = None;
         self.frames.clear();
         self.bytes = 0;
     }
@@ -594,5 +617,55 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         self.writer.notify_one();
         tracing::debug!(sid = %self.id, %reason, "session closed");
         self.engine.handler.on_close(self, reason);
+    }
+}
+
+#[cfg(test)]
+mod outbox_tests {
+    use super::*;
+
+    fn texts(frames: &VecDeque<Frame>) -> Vec<Frame> {
+        frames.iter().cloned().collect()
+    }
+
+    #[test]
+    fn packets_are_taken_in_the_order_queued() {
+        let mut outbox = Outbox::default();
+        let mut out = VecDeque::new();
+        for text in ["a", "b", "c"] {
+            outbox.push(Frame::message_text(text));
+        }
+        let _ = outbox.take_into(&mut out);
+        let want: Vec<Frame> = ["a", "b", "c"].map(Frame::message_text).into();
+        assert_eq!(texts(&out), want);
+        assert!(outbox.is_empty());
+        assert_eq!(outbox.bytes, 0);
+
+        out.clear();
+        outbox.push(Frame::message_text("d"));
+        outbox.push(Frame::message_text("e"));
+        let (first, _) = outbox.take_first(&mut out);
+        assert_eq!(first, Some(Frame::message_text("d")));
+        assert_eq!(texts(&out), vec![Frame::message_text("e")]);
+        assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn one_packet_is_taken_without_a_buffer_and_an_empty_take_holds_none() {
+        let mut outbox = Outbox::default();
+        let mut rest = VecDeque::new();
+        outbox.push(Frame::message_text("x"));
+        let (first, _) = outbox.take_first(&mut rest);
+        assert_eq!(first, Some(Frame::message_text("x")));
+        assert_eq!(rest.capacity(), 0);
+
+        outbox.push(Frame::message_text("y"));
+        outbox.push(Frame::message_text("z"));
+        let _ = outbox.take_first(&mut rest);
+        rest.clear();
+        let (first, _) = outbox.take_first(&mut rest);
+        assert_eq!(first, None);
+        assert_eq!(rest.capacity(), 0);
+        assert_eq!(outbox.frames.capacity(), 0);
     }
 }

@@ -193,18 +193,21 @@ fn run<D: Default + Send + Sync + 'static>(
             let notified = socket.writer.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (phase, drained) = {
+            let (phase, first, drained) = {
                 let mut st = socket.lock();
-                let drained = st.queue.take_into(&mut batch);
-                (st.phase, drained)
+                let (first, drained) = st.queue.take_first(&mut batch);
+                (st.phase, first, drained)
             };
             if drained {
                 socket.report_drain();
             }
-            if batch.is_empty() {
-                // Nothing to write: a session between bursts holds no write buffer either.
-                ws.release_write_buffer();
-            } else {
+            if let Some(first) = first {
+                if batch.is_empty() {
+                    // One packet: sent at once if the socket takes it, with no buffer.
+                    send_one(&mut ws, first, supports_binary);
+                } else {
+                    queue(&mut ws, first, supports_binary);
+                }
                 // Everything queued goes out in one write.
                 for frame in batch.drain(..) {
                     queue(&mut ws, frame, supports_binary);
@@ -213,6 +216,9 @@ fn run<D: Default + Send + Sync + 'static>(
                     socket.finish(CloseReason::TransportError);
                     break;
                 }
+            } else {
+                // Nothing to write: a session between bursts holds no write buffer either.
+                ws.release_write_buffer();
             }
             match phase {
                 Phase::Closed(_) => break,
@@ -277,6 +283,19 @@ async fn write_or_close<D: Default + Send + Sync + 'static>(
     tokio::select! {
         r = ws.flush() => r.is_ok(),
         () = closed => false,
+    }
+}
+
+/// Sends a packet as a WebSocket frame if the socket takes it at once, else queues it (binary
+/// data as base64 text for a `b64` client).
+fn send_one(ws: &mut Ws, frame: Frame, supports_binary: bool) {
+    match frame.kind {
+        FrameKind::Text(text) => ws.send_or_queue(WsOut::Text(&text)),
+        FrameKind::Binary(data) if supports_binary => ws.send_or_queue(WsOut::Binary(&data)),
+        FrameKind::Binary(data) => {
+            let encoded = BASE64.encode(&data);
+            ws.send_or_queue(WsOut::TextPrefixed(b'b', encoded.as_bytes()));
+        }
     }
 }
 

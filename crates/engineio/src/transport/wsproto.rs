@@ -5,10 +5,15 @@
 //!   frame being read needs (bounded by the message limit, checked from the frame header
 //!   before any memory is reserved) and shrinks back once a large message is out. Over a
 //!   plain TCP connection (the standalone server's) the buffer is made only once the socket
-//!   is readable and released once it is empty, so an idle connection holds none. Client
+//!   is readable (a small read goes through the stack, and the buffer is made to its size,
+//!   so a message read whole becomes that buffer with no other allocation) and released once
+//!   it is empty, so an idle connection holds none. Client
 //!   frames must be masked; fragments are reassembled into one buffer bounded by the message
 //!   limit (empty fragments hold nothing); pings are answered with pongs.
-//! - Writing: every frame of a batch is encoded into one buffer and goes out in one write.
+//! - Writing: every frame of a batch is encoded into one buffer and goes out in one write; a
+//!   single frame over TCP with nothing else pending is written straight from its packet
+//!   (header and payload in one vectored write), and only what the socket does not take at
+//!   once is buffered.
 //! - Closing: a close frame from the peer is answered; a close of ours waits for the peer's
 //!   answer or the end of the connection (the caller bounds how long).
 //!
@@ -222,7 +227,13 @@ impl WsConn {
                 self.want = frame_len;
                 return Ok(None);
             }
-            let mut frame = self.read.split_to(frame_len);
+            // A buffer holding exactly this frame (the common case) becomes the message
+            // itself: splitting it would allocate the count of a shared buffer.
+            let mut frame = if self.read.len() == frame_len {
+                std::mem::take(&mut self.read)
+            } else {
+                self.read.split_to(frame_len)
+            };
             frame.advance(header.header_len);
             unmask(&mut frame, header.mask);
             if let Some(message) = self.on_frame(&header, frame)? {
@@ -419,6 +430,49 @@ impl WsConn {
         }
     }
 
+    /// Sends one frame: over TCP with nothing else to write, straight to the socket without
+    /// a buffer (header and payload in one vectored write); what the socket does not take
+    /// at once, or any frame otherwise, is queued for [`flush`](Self::flush).
+    pub(crate) fn send_or_queue(&mut self, frame: WsOut<'_>) {
+        if self.close_sent {
+            return;
+        }
+        let Io::Tcp(io) = &self.io else {
+            return self.queue(frame);
+        };
+        if !self.write.is_empty() {
+            return self.queue(frame);
+        }
+        let prefix_byte: [u8; 1];
+        let (opcode, prefix, body): (u8, &[u8], &[u8]) = match frame {
+            WsOut::Text(text) => (OP_TEXT, &[], text),
+            WsOut::TextPrefixed(prefix, body) => {
+                prefix_byte = [prefix];
+                (OP_TEXT, &prefix_byte, body)
+            }
+            WsOut::Binary(data) => (OP_BINARY, &[], data),
+        };
+        let mut head = [0u8; 10];
+        let head_len = encode_header(&mut head, opcode, prefix.len() + body.len());
+        let head = head.get(..head_len).unwrap_or_default();
+        let parts = [
+            std::io::IoSlice::new(head),
+            std::io::IoSlice::new(prefix),
+            std::io::IoSlice::new(body),
+        ];
+        let mut written = io.try_write_vectored(&parts).unwrap_or_default();
+        // What was not written is queued; an error shows again on the flush.
+        for part in [head, prefix, body] {
+            let skip = written.min(part.len());
+            written -= skip;
+            if let Some(rest) = part.get(skip..)
+                && !rest.is_empty()
+            {
+                self.write.extend_from_slice(rest);
+            }
+        }
+    }
+
     /// Writes what is queued (with any control frame still pending). Cancel-safe: what was
     /// not written stays queued.
     pub(crate) async fn flush(&mut self) -> std::io::Result<()> {
@@ -475,16 +529,49 @@ async fn read_when_readable(
         // The readiness is polled, not awaited through `readable()`, whose future links a
         // waiter into the socket's list and unlinks it on every turn of the session loop.
         std::future::poll_fn(|cx| io.poll_read_ready(cx)).await?;
-        reserve_for(read, want);
-        match io.try_read_buf(read) {
+        match read_now(io, read, want) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             result => return result,
         }
     }
 }
 
+/// Reads what the socket has. Into an empty buffer, a small read goes through the stack and
+/// the buffer is made to its size: a message read whole then needs no other allocation (a
+/// buffer with room to spare would need a shared count once it becomes the message).
+fn read_now(io: &TcpStream, read: &mut BytesMut, want: usize) -> std::io::Result<usize> {
+    if read.capacity() == 0 {
+        let mut stack = [0u8; SMALL_READ];
+        let n = io.try_read(&mut stack)?;
+        if let Some(got) = stack.get(..n) {
+            read.extend_from_slice(got);
+        }
+        return Ok(n);
+    }
+    reserve_for(read, want);
+    io.try_read_buf(read)
+}
+
 fn fail(what: &'static str, code: u16) -> WsError {
     WsError::Protocol(what, code)
+}
+
+/// Writes the header of an unmasked frame (a server's) of `len` bytes into `out`; returns
+/// its length.
+fn encode_header(out: &mut [u8; 10], opcode: u8, len: usize) -> usize {
+    let first = 0x80 | opcode;
+    if len < 126 {
+        *out = [first, len as u8, 0, 0, 0, 0, 0, 0, 0, 0];
+        2
+    } else if let Ok(len) = u16::try_from(len) {
+        let [a, b] = len.to_be_bytes();
+        *out = [first, 126, a, b, 0, 0, 0, 0, 0, 0];
+        4
+    } else {
+        let [a, b, c, d, e, f, g, h] = (len as u64).to_be_bytes();
+        *out = [first, 127, a, b, c, d, e, f, g, h];
+        10
+    }
 }
 
 /// Appends an unmasked frame (a server's) holding `prefix` then `body`.
@@ -553,5 +640,21 @@ mod tests {
         let mut out = BytesMut::new();
         encode(&mut out, OP_TEXT, &[], &vec![0; 70_000]);
         assert_eq!(&out[..10], &[0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
+    }
+
+    #[test]
+    fn a_header_written_alone_is_the_one_of_the_encoded_frame() {
+        for (opcode, len) in [
+            (OP_TEXT, 0),
+            (OP_TEXT, 125),
+            (OP_BINARY, 126),
+            (OP_TEXT, 70_000),
+        ] {
+            let mut whole = BytesMut::new();
+            encode(&mut whole, opcode, &[], &vec![7; len]);
+            let mut head = [0u8; 10];
+            let n = encode_header(&mut head, opcode, len);
+            assert_eq!(&head[..n], &whole[..whole.len() - len]);
+        }
     }
 }
