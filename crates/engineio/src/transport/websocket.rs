@@ -286,27 +286,25 @@ async fn write_or_close<D: Default + Send + Sync + 'static>(
     }
 }
 
-/// Sends a packet as a WebSocket frame if the socket takes it at once, else queues it (binary
-/// data as base64 text for a `b64` client).
+/// Sends a packet as a WebSocket frame if the socket takes it at once, else queues it.
 fn send_one(ws: &mut Ws, frame: Frame, supports_binary: bool) {
-    match frame.kind {
-        FrameKind::Text(text) => ws.send_or_queue(WsOut::Text(&text)),
-        FrameKind::Binary(data) if supports_binary => ws.send_or_queue(WsOut::Binary(&data)),
-        FrameKind::Binary(data) => {
-            let encoded = BASE64.encode(&data);
-            ws.send_or_queue(WsOut::TextPrefixed(b'b', encoded.as_bytes()));
-        }
-    }
+    as_ws_out(frame, supports_binary, |out| ws.send_or_queue(out));
 }
 
-/// Queues a packet as a WebSocket frame (binary data as base64 text for a `b64` client).
+/// Queues a packet as a WebSocket frame.
 fn queue(ws: &mut Ws, frame: Frame, supports_binary: bool) {
+    as_ws_out(frame, supports_binary, |out| ws.queue(out));
+}
+
+/// Hands `write` a packet as a WebSocket frame (binary data as base64 text for a `b64`
+/// client).
+fn as_ws_out(frame: Frame, supports_binary: bool, write: impl FnOnce(WsOut<'_>)) {
     match frame.kind {
-        FrameKind::Text(text) => ws.queue(WsOut::Text(&text)),
-        FrameKind::Binary(data) if supports_binary => ws.queue(WsOut::Binary(&data)),
+        FrameKind::Text(text) => write(WsOut::Text(&text)),
+        FrameKind::Binary(data) if supports_binary => write(WsOut::Binary(&data)),
         FrameKind::Binary(data) => {
             let encoded = BASE64.encode(&data);
-            ws.queue(WsOut::TextPrefixed(b'b', encoded.as_bytes()));
+            write(WsOut::TextPrefixed(b'b', encoded.as_bytes()));
         }
     }
 }

@@ -664,6 +664,49 @@ struct RoomIndex {
     sids: HashMap<Sid, Member>,
 }
 
+impl RoomIndex {
+    /// Visits once each socket `opts` targets: the members of its rooms (every socket when
+    /// there are none), less the members of its excluded rooms.
+    fn for_each_target<'a>(
+        &'a self,
+        opts: &BroadcastOptions,
+        mut visit: impl FnMut(&Sid, &'a Member),
+    ) {
+        let excluded = Excluded::new(self, &opts.except);
+        let mut visit = |id: &Sid, member: &'a Member| {
+            if !excluded.contains(id) {
+                visit(id, member);
+            }
+        };
+        match opts.rooms.as_slice() {
+            [] => {
+                for (id, member) in &self.sids {
+                    visit(id, member);
+                }
+            }
+            [room] => {
+                for id in self.rooms.get(room).into_iter().flatten() {
+                    if let Some(member) = self.sids.get(id) {
+                        visit(id, member);
+                    }
+                }
+            }
+            rooms => {
+                let mut seen = HashSet::new();
+                for room in rooms {
+                    for id in self.rooms.get(room).into_iter().flatten() {
+                        if seen.insert(*id)
+                            && let Some(member) = self.sids.get(id)
+                        {
+                            visit(id, member);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What the index keeps for one socket.
 #[derive(Default)]
 struct Member {
@@ -756,50 +799,16 @@ impl LocalAdapter {
         let mut unresolved = Vec::new();
         let mut targets = {
             let index = self.read();
-            let excluded = Excluded::new(&index, &opts.except);
             let capacity = match opts.rooms.as_slice() {
                 [] => index.sids.len(),
                 [room] => index.rooms.get(room).map_or(0, HashSet::len),
                 _ => 0,
             };
             let mut targets = Vec::with_capacity(capacity);
-            let mut add = |id: &Sid, member: &Member| {
-                if excluded.contains(id) {
-                    return;
-                }
-                match member.socket.upgrade() {
-                    Some(socket) => targets.push(socket),
-                    None => unresolved.push(*id),
-                }
-            };
-            match opts.rooms.as_slice() {
-                [] => {
-                    for (id, member) in &index.sids {
-                        add(id, member);
-                    }
-                }
-                [room] => {
-                    if let Some(members) = index.rooms.get(room) {
-                        for id in members {
-                            if let Some(member) = index.sids.get(id) {
-                                add(id, member);
-                            }
-                        }
-                    }
-                }
-                rooms => {
-                    let mut seen = HashSet::new();
-                    for room in rooms {
-                        for id in index.rooms.get(room).into_iter().flatten() {
-                            if seen.insert(*id)
-                                && let Some(member) = index.sids.get(id)
-                            {
-                                add(id, member);
-                            }
-                        }
-                    }
-                }
-            }
+            index.for_each_target(opts, |id, member| match member.socket.upgrade() {
+                Some(socket) => targets.push(socket),
+                None => unresolved.push(*id),
+            });
             targets
         };
         // Sockets the index does not hold (yet): looked up in the namespace.
@@ -894,31 +903,9 @@ impl Adapter for LocalAdapter {
     }
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        let index = self.read();
-        let except = Excluded::new(&index, &opts.except);
-        let excluded = |id: &Sid| except.contains(id);
-        if opts.rooms.is_empty() {
-            return index
-                .sids
-                .keys()
-                .filter(|id| !excluded(id))
-                .copied()
-                .collect();
-        }
-        if let [room] = opts.rooms.as_slice() {
-            return index
-                .rooms
-                .get(room)
-                .map(|members| members.iter().filter(|id| !excluded(id)).copied().collect())
-                .unwrap_or_default();
-        }
-        let mut seen = HashSet::new();
-        for room in &opts.rooms {
-            if let Some(members) = index.rooms.get(room) {
-                seen.extend(members.iter().filter(|id| !excluded(id)).copied());
-            }
-        }
-        seen.into_iter().collect()
+        let mut ids = Vec::new();
+        self.read().for_each_target(opts, |id, _| ids.push(*id));
+        ids
     }
 
     fn broadcast(&self, packet: &OutgoingPacket, opts: &BroadcastOptions) {
