@@ -5,7 +5,7 @@
 //! instead of panicking on malformed input.
 
 use base64::Engine as _;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::message::{Message, Str};
 
@@ -74,7 +74,10 @@ pub(crate) fn decode_text(text: Bytes) -> Result<Packet, DecodeError> {
     let Some(&kind) = text.first() else {
         return Err(DecodeError::Empty);
     };
-    let data = text.slice(1..);
+    // Advanced, not sliced: a slice of bytes read from the peer would allocate a shared
+    // count, moving the start allocates nothing.
+    let mut data = text;
+    data.advance(1);
     Ok(match kind {
         b'0' => Packet::Open,
         b'1' => Packet::Close,

@@ -122,6 +122,52 @@ async fn listeners_once_off_any_outgoing_and_packet_middlewares() {
 }
 
 #[tokio::test]
+async fn every_listener_of_an_event_gets_it_and_once_listeners_run_once() {
+    let io = SocketIo::new();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s = Arc::clone(&seen);
+    io.on_connection(move |socket| {
+        // A listener that captures nothing, one that does, and a once listener, on one
+        // event: each gets the event's arguments, and the last one its acknowledgement.
+        socket.on("ev", |socket, ev| {
+            let n: u64 = ev.arg(0).unwrap();
+            socket.emit("plain", &(n,)).unwrap();
+        });
+        let log = Arc::clone(&s);
+        socket.on("ev", move |_, ev| {
+            let n: u64 = ev.arg(0).unwrap();
+            log.lock().unwrap().push(format!("capturing:{n}"));
+        });
+        let log = Arc::clone(&s);
+        socket.once("ev", move |_, ev| {
+            let n: u64 = ev.arg(0).unwrap();
+            log.lock().unwrap().push(format!("once:{n}"));
+            if let Some(ack) = ev.ack() {
+                ack.send(&(n * 10,)).unwrap();
+            }
+        });
+    });
+    let server = TestServer::start(io).await;
+    let mut raw = server.raw().await;
+    raw.connect("/", None).await;
+    raw.send(r#"421["ev",1]"#).await;
+    assert_eq!(
+        raw.expect_prefix(r#"42["plain",1"#).await,
+        r#"42["plain",1]"#
+    );
+    assert_eq!(raw.expect_prefix(r#"431[10]"#).await, r#"431[10]"#);
+    raw.send(r#"42["ev",2]"#).await;
+    assert_eq!(
+        raw.expect_prefix(r#"42["plain",2"#).await,
+        r#"42["plain",2]"#
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["capturing:1", "once:1", "capturing:2"]
+    );
+}
+
+#[tokio::test]
 async fn handlers_run_in_arrival_order() {
     let io = SocketIo::new();
     let seen = Arc::new(Mutex::new(Vec::<u64>::new()));

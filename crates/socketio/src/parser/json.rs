@@ -1,7 +1,7 @@
 //! The default parser, wire-compatible with npm socket.io-parser: text packets
 //! `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`, binary as attachments.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use serde::Serialize;
 use smol_str::SmolStr;
 
@@ -268,17 +268,23 @@ impl Decoder for JsonDecoder {
         } else {
             SmolStr::new(header.nsp)
         };
-        let json = (header.payload_at < text.len()).then(|| text.slice(header.payload_at..));
-        let Some(expected) = header.attachments else {
-            let event = validate::check_json(header.kind, json.as_deref())?;
+        let (kind, id, attachments, payload_at) = (
+            header.kind,
+            header.id,
+            header.attachments,
+            header.payload_at,
+        );
+        // The payload is the text advanced past the header: a slice of bytes read from the
+        // peer would allocate a shared count, moving the start allocates nothing.
+        let json = (payload_at < text.len()).then(|| {
+            let mut json = text;
+            json.advance(payload_at);
+            json
+        });
+        let Some(expected) = attachments else {
+            let event = validate::check_json(kind, json.as_deref())?;
             let data = json.map(|j| Payload::Json(RawJson::from_checked(j)));
-            return Ok(Some(Packet::from_checked(
-                header.kind,
-                nsp,
-                header.id,
-                data,
-                event,
-            )));
+            return Ok(Some(Packet::from_checked(kind, nsp, id, data, event)));
         };
         // A binary packet: the placeholders must be found, so this one is parsed into a tree.
         let data = match json.as_deref() {
@@ -287,11 +293,11 @@ impl Decoder for JsonDecoder {
             }
             None => None,
         };
-        let event = validate::check_value(header.kind, data.as_ref())?;
+        let event = validate::check_value(kind, data.as_ref())?;
         if let Some(v) = &data {
             binary::check_placeholders(v, expected)?;
         }
-        let partial = PartialPacket::new(header.kind, nsp, header.id, data, event, expected);
+        let partial = PartialPacket::new(kind, nsp, id, data, event, expected);
         if partial.is_complete() {
             // Announced zero attachments: nothing to wait for.
             return partial.finish().map(Some);

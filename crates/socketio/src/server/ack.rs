@@ -45,7 +45,7 @@ impl AckSender {
             self.socket
                 .parser()
                 .encode_ack(self.socket.namespace_name(), self.id, args)?;
-        self.socket.send_encoded(&encoded, false);
+        self.socket.send_encoded(encoded, false);
         Ok(())
     }
 

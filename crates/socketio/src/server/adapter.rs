@@ -12,6 +12,7 @@
 //! every server), [`RemoteSocket`] / [`SocketDetails`] (what `fetch_sockets` returns, local or
 //! on another server) and [`AdapterError`].
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -658,9 +659,74 @@ pub trait Adapter: Send + Sync + 'static {
 /// Builds the adapter of each namespace.
 pub type AdapterFactory = Arc<dyn Fn(Weak<Namespace>) -> Arc<dyn Adapter> + Send + Sync>;
 
+/// The local members of one room. Most rooms have one (every socket is alone in the room of
+/// its own id), which is held inline: no set is allocated for it.
+#[derive(Debug)]
+enum Members {
+    One(Sid),
+    Many(HashSet<Sid>),
+}
+
+impl Members {
+    fn len(&self) -> usize {
+        match self {
+            Members::One(_) => 1,
+            Members::Many(set) => set.len(),
+        }
+    }
+
+    fn contains(&self, id: &Sid) -> bool {
+        match self {
+            Members::One(one) => one == id,
+            Members::Many(set) => set.contains(id),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Sid> {
+        let (one, many) = match self {
+            Members::One(one) => (Some(one), None),
+            Members::Many(set) => (None, Some(set.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    fn insert(&mut self, id: Sid) {
+        match self {
+            Members::One(one) if *one == id => {}
+            Members::One(one) => {
+                let first = *one;
+                *self = Members::Many(HashSet::from([first, id]));
+            }
+            Members::Many(set) => {
+                set.insert(id);
+            }
+        }
+    }
+
+    /// Removes a member; true if the room is left empty (then the caller drops it).
+    fn remove(&mut self, id: &Sid) -> bool {
+        match self {
+            Members::One(one) => one == id,
+            Members::Many(set) => {
+                set.remove(id);
+                match set.len() {
+                    0 => true,
+                    1 => {
+                        if let Some(last) = set.iter().next().copied() {
+                            *self = Members::One(last);
+                        }
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct RoomIndex {
-    rooms: HashMap<Room, HashSet<Sid>>,
+    rooms: HashMap<Room, Members>,
     sids: HashMap<Sid, Member>,
 }
 
@@ -685,7 +751,7 @@ impl RoomIndex {
                 }
             }
             [room] => {
-                for id in self.rooms.get(room).into_iter().flatten() {
+                for id in self.rooms.get(room).into_iter().flat_map(Members::iter) {
                     if let Some(member) = self.sids.get(id) {
                         visit(id, member);
                     }
@@ -694,7 +760,7 @@ impl RoomIndex {
             rooms => {
                 let mut seen = HashSet::new();
                 for room in rooms {
-                    for id in self.rooms.get(room).into_iter().flatten() {
+                    for id in self.rooms.get(room).into_iter().flat_map(Members::iter) {
                         if seen.insert(*id)
                             && let Some(member) = self.sids.get(id)
                         {
@@ -722,12 +788,12 @@ enum Excluded<'a> {
     None,
     /// Few sockets: compared one by one.
     Few(Vec<Sid>),
-    Sets(Vec<&'a HashSet<Sid>>),
+    Sets(Vec<&'a Members>),
 }
 
 impl<'a> Excluded<'a> {
     fn new(index: &'a RoomIndex, except: &[Room]) -> Self {
-        let sets: Vec<&HashSet<Sid>> = except
+        let sets: Vec<&Members> = except
             .iter()
             .filter_map(|room| index.rooms.get(room))
             .collect();
@@ -801,7 +867,7 @@ impl LocalAdapter {
             let index = self.read();
             let capacity = match opts.rooms.as_slice() {
                 [] => index.sids.len(),
-                [room] => index.rooms.get(room).map_or(0, HashSet::len),
+                [room] => index.rooms.get(room).map_or(0, Members::len),
                 _ => 0,
             };
             let mut targets = Vec::with_capacity(capacity);
@@ -826,15 +892,20 @@ impl LocalAdapter {
         let mut index = self.write();
         let mut created = Vec::new();
         for room in rooms {
-            let members = index.rooms.entry(room.clone()).or_insert_with(|| {
-                created.push(room.clone());
-                HashSet::new()
-            });
-            members.insert(id);
+            match index.rooms.entry(room.clone()) {
+                Entry::Occupied(mut members) => members.get_mut().insert(id),
+                Entry::Vacant(vacant) => {
+                    created.push(room.clone());
+                    vacant.insert(Members::One(id));
+                }
+            }
         }
         let member = index.sids.entry(id).or_default();
         for room in rooms {
             if !member.rooms.contains(room) {
+                // Grown one at a time: most sockets are in one or two rooms, and a list
+                // grown by doubling would hold room for four.
+                member.rooms.reserve_exact(1);
                 member.rooms.push(room.clone());
             }
         }
@@ -848,12 +919,11 @@ impl LocalAdapter {
     pub fn del_last(&self, id: Sid, room: &str) -> bool {
         let mut index = self.write();
         let mut emptied = false;
-        if let Some(members) = index.rooms.get_mut(room) {
-            members.remove(&id);
-            if members.is_empty() {
-                index.rooms.remove(room);
-                emptied = true;
-            }
+        if let Some(members) = index.rooms.get_mut(room)
+            && members.remove(&id)
+        {
+            index.rooms.remove(room);
+            emptied = true;
         }
         if let Some(member) = index.sids.get_mut(&id) {
             member.rooms.retain(|r| r.as_str() != room);
@@ -869,12 +939,11 @@ impl LocalAdapter {
         };
         let mut emptied = Vec::new();
         for room in member.rooms {
-            if let Some(members) = index.rooms.get_mut(&room) {
-                members.remove(&id);
-                if members.is_empty() {
-                    index.rooms.remove(&room);
-                    emptied.push(room);
-                }
+            if let Some(members) = index.rooms.get_mut(&room)
+                && members.remove(&id)
+            {
+                index.rooms.remove(&room);
+                emptied.push(room);
             }
         }
         emptied
@@ -1009,6 +1078,48 @@ mod tests {
             js_date_string(951_782_400_000),
             "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
         );
+    }
+
+    fn sorted(mut ids: Vec<Sid>) -> Vec<Sid> {
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ids
+    }
+
+    fn targets(adapter: &LocalAdapter, rooms: &[&str], except: &[&str]) -> Vec<Sid> {
+        let opts = BroadcastOptions {
+            rooms: rooms.iter().map(|r| Room::from(*r)).collect(),
+            except: except.iter().map(|r| Room::from(*r)).collect(),
+            flags: BroadcastFlags::default(),
+        };
+        sorted(adapter.local_sockets(&opts))
+    }
+
+    #[test]
+    fn a_room_goes_from_one_member_to_many_and_back_to_none() {
+        let adapter = LocalAdapter::new(Weak::new());
+        let [a, b, c] = [(); 3].map(|()| Sid::generate().unwrap());
+        assert_eq!(adapter.add_all_new(a, &["r".into()]), vec![Room::from("r")]);
+        assert_eq!(targets(&adapter, &["r"], &[]), vec![a]);
+        // Joining twice changes nothing; a second and third member turn it into a set.
+        assert!(adapter.add_all_new(a, &["r".into()]).is_empty());
+        assert_eq!(targets(&adapter, &["r"], &[]), vec![a]);
+        assert!(adapter.add_all_new(b, &["r".into(), "b".into()]) == vec![Room::from("b")]);
+        adapter.add_all(c, &["r".into()]);
+        assert_eq!(targets(&adapter, &["r"], &[]), sorted(vec![a, b, c]));
+        assert_eq!(targets(&adapter, &["r"], &["b"]), sorted(vec![a, c]));
+        assert_eq!(targets(&adapter, &[], &["r"]), Vec::<Sid>::new());
+        // Leaving: back to one member, which is still found and still excluded, then none.
+        assert!(!adapter.del_last(a, "r"));
+        assert!(!adapter.del_last(a, "r"));
+        assert!(!adapter.del_last(b, "r"));
+        assert_eq!(targets(&adapter, &["r"], &[]), vec![c]);
+        assert_eq!(targets(&adapter, &["r", "b"], &["r"]), vec![b]);
+        assert_eq!(adapter.del_all_last(c), vec![Room::from("r")]);
+        assert!(!adapter.has_room("r"));
+        assert!(adapter.has_room("b"));
+        assert_eq!(adapter.socket_rooms(b), vec![Room::from("b")]);
+        // A socket that left its rooms is still a socket of the namespace.
+        assert_eq!(targets(&adapter, &[], &[]), sorted(vec![a, b]));
     }
 
     #[test]

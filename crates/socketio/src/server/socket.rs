@@ -130,12 +130,71 @@ impl Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(u64);
 
-type EventHandler = Arc<dyn Fn(&Arc<Socket>, Event) + Send + Sync>;
-type AnyHandler = Arc<dyn Fn(&Arc<Socket>, &Event) + Send + Sync>;
-type OutgoingHandler = Arc<dyn Fn(&Arc<Socket>, &str) + Send + Sync>;
-type DisconnectHandler = Arc<dyn Fn(&Arc<Socket>, DisconnectReason) + Send + Sync>;
-type DrainHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
-type PacketMiddleware = Arc<dyn Fn(&Arc<Socket>, &Event) -> Result<(), String> + Send + Sync>;
+/// A listener's function, cloned out of the listener lists before it is called (so that it
+/// may add or remove listeners). Most listeners are closures that capture nothing: those are
+/// zero-sized and kept as a `'static` reference, so a socket's listeners cost no allocation
+/// each; the others are shared.
+enum Handler<T: ?Sized + 'static> {
+    Static(&'static T),
+    Shared(Arc<T>),
+}
+
+impl<T: ?Sized> Clone for Handler<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Handler::Static(f) => Handler::Static(f),
+            Handler::Shared(f) => Handler::Shared(Arc::clone(f)),
+        }
+    }
+}
+
+impl<T: ?Sized> std::ops::Deref for Handler<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Handler::Static(f) => f,
+            Handler::Shared(f) => f,
+        }
+    }
+}
+
+/// Whether a value needs no storage and no drop: it can be leaked at no cost.
+fn costs_nothing<F>(_: &F) -> bool {
+    std::mem::size_of::<F>() == 0 && !std::mem::needs_drop::<F>()
+}
+
+/// Defines the function that turns a closure into a `Handler` of one signature.
+macro_rules! handler_fn {
+    ($name:ident, $alias:ident, $($sig:tt)+) => {
+        type $alias = Handler<dyn $($sig)+ + Send + Sync>;
+
+        fn $name<F: $($sig)+ + Send + Sync + 'static>(f: F) -> $alias {
+            if costs_nothing(&f) {
+                // A zero-sized box allocates nothing, and leaking it loses nothing.
+                let f: &'static (dyn $($sig)+ + Send + Sync) = Box::leak(Box::new(f));
+                Handler::Static(f)
+            } else {
+                Handler::Shared(Arc::new(f))
+            }
+        }
+    };
+}
+
+handler_fn!(event_handler, EventHandler, Fn(&Arc<Socket>, Event));
+handler_fn!(any_handler, AnyHandler, Fn(&Arc<Socket>, &Event));
+handler_fn!(outgoing_handler, OutgoingHandler, Fn(&Arc<Socket>, &str));
+handler_fn!(
+    disconnect_handler,
+    DisconnectHandler,
+    Fn(&Arc<Socket>, DisconnectReason)
+);
+handler_fn!(drain_handler, DrainHandler, Fn(&Arc<Socket>));
+handler_fn!(
+    packet_middleware,
+    PacketMiddleware,
+    Fn(&Arc<Socket>, &Event) -> Result<(), String>
+);
 
 struct Listener<H> {
     id: ListenerId,
@@ -291,7 +350,7 @@ impl Socket {
     where
         F: Fn(&Arc<Socket>, Event) + Send + Sync + 'static,
     {
-        self.add_listener(event.into(), false, Arc::new(handler))
+        self.add_listener(event.into(), false, event_handler(handler))
     }
 
     /// Listens to an event with an asynchronous handler: each call is started in arrival
@@ -311,12 +370,15 @@ impl Socket {
     where
         F: Fn(&Arc<Socket>, Event) + Send + Sync + 'static,
     {
-        self.add_listener(event.into(), true, Arc::new(handler))
+        self.add_listener(event.into(), true, event_handler(handler))
     }
 
     fn add_listener(&self, event: SmolStr, once: bool, handler: EventHandler) -> ListenerId {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
         let id = l.next();
+        // Grown one at a time: a socket has a few listeners, and a list grown by doubling
+        // would hold room for up to twice as many.
+        l.events.reserve_exact(1);
         l.events.push((event, Listener { id, once, handler }));
         id
     }
@@ -361,7 +423,7 @@ impl Socket {
         let listener = Listener {
             id,
             once: false,
-            handler: Arc::new(handler) as AnyHandler,
+            handler: any_handler(handler),
         };
         if front {
             l.any.insert(0, listener);
@@ -387,7 +449,7 @@ impl Socket {
         l.outgoing.push(Listener {
             id,
             once: false,
-            handler: Arc::new(handler),
+            handler: outgoing_handler(handler),
         });
         id
     }
@@ -409,7 +471,7 @@ impl Socket {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .middlewares
-            .push(Arc::new(middleware));
+            .push(packet_middleware(middleware));
     }
 
     /// Called when the socket starts to disconnect, while it is still in its rooms.
@@ -422,7 +484,7 @@ impl Socket {
         l.disconnecting.push(Listener {
             id,
             once: false,
-            handler: Arc::new(handler),
+            handler: disconnect_handler(handler),
         });
         id
     }
@@ -437,7 +499,7 @@ impl Socket {
         l.disconnect.push(Listener {
             id,
             once: false,
-            handler: Arc::new(handler),
+            handler: disconnect_handler(handler),
         });
         id
     }
@@ -478,7 +540,7 @@ impl Socket {
         self.call_outgoing(event);
         if self.state.load(Ordering::Acquire) != CONNECTED {
             // Before the CONNECT reply (or after the disconnection) the usual path applies.
-            return self.send_direct(&frames_of(&encoded, true), false);
+            return self.send_direct(into_frames(encoded, true), false);
         }
         match self
             .conn
@@ -585,15 +647,20 @@ impl Socket {
             return;
         }
         if let Ok(encoded) = self.parser().encode(&Packet::disconnect(self.nsp.name())) {
-            self.send_encoded(&encoded, false);
+            self.send_encoded(encoded, false);
         }
         self.close(DisconnectReason::ServerNamespaceDisconnect);
     }
 
     /// Queues an encoded packet.
-    pub(crate) fn send_encoded(&self, encoded: &Encoded, volatile: bool) -> Pressure {
-        let frames = frames_of(encoded, true);
-        self.send_frames(&frames, volatile)
+    pub(crate) fn send_encoded(&self, encoded: Encoded, volatile: bool) -> Pressure {
+        match self.send_direct(into_frames(encoded, true), volatile) {
+            Ok(pressure) => pressure,
+            Err(_) => {
+                self.conn.close_queue_full();
+                Pressure::Normal
+            }
+        }
     }
 
     /// Queues frames (a packet and its attachments, never split) for a sender that cannot
@@ -601,7 +668,7 @@ impl Socket {
     /// policy is [`OverflowPolicy::Wait`] and whose queue is full is closed: a broadcast
     /// cannot wait for one client, and must not lose a packet silently either.
     pub(crate) fn send_frames(&self, frames: &[Frame], volatile: bool) -> Pressure {
-        match self.send_direct(frames, volatile) {
+        match self.send_direct(frames.iter().cloned(), volatile) {
             Ok(pressure) => pressure,
             Err(_) => {
                 self.conn.close_queue_full();
@@ -613,24 +680,28 @@ impl Socket {
     /// Queues frames for this socket alone: a full queue under [`OverflowPolicy::Wait`] is
     /// [`EmitError::Full`], nothing queued. A volatile packet that cannot be written at once,
     /// or a packet to a disconnected socket, is dropped (as in Node).
-    fn send_direct(&self, frames: &[Frame], volatile: bool) -> Result<Pressure, EmitError> {
+    fn send_direct(
+        &self,
+        frames: impl IntoIterator<Item = Frame>,
+        volatile: bool,
+    ) -> Result<Pressure, EmitError> {
         let queued = match self.state.load(Ordering::Acquire) {
             CONNECTED => {
                 if volatile && !self.conn.is_writable() {
                     return Ok(Pressure::Normal);
                 }
-                self.conn.send_frames(frames.iter().cloned())
+                self.conn.send_frames(frames)
             }
             CONNECTING => {
                 let mut early = lock(&self.early);
                 // Checked again under the lock: the switch to CONNECTED flushes `early` while
                 // holding it, so nothing is queued behind the flush.
                 if self.state.load(Ordering::Acquire) == CONNECTING {
-                    early.extend(frames.iter().cloned());
+                    early.extend(frames);
                     return Ok(Pressure::Normal);
                 }
                 drop(early);
-                self.conn.send_frames(frames.iter().cloned())
+                self.conn.send_frames(frames)
             }
             _ => return Ok(Pressure::Normal),
         };
@@ -664,7 +735,7 @@ impl Socket {
         l.drain.push(Listener {
             id,
             once: false,
-            handler: Arc::new(handler),
+            handler: drain_handler(handler),
         });
         id
     }
@@ -672,7 +743,7 @@ impl Socket {
     pub(crate) fn call_drain(self: &Arc<Self>) {
         let handlers: Vec<DrainHandler> = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            l.drain.iter().map(|x| Arc::clone(&x.handler)).collect()
+            l.drain.iter().map(|x| x.handler.clone()).collect()
         };
         for h in handlers {
             h(self);
@@ -709,7 +780,7 @@ impl Socket {
             if l.outgoing.is_empty() {
                 return;
             }
-            l.outgoing.iter().map(|x| Arc::clone(&x.handler)).collect()
+            l.outgoing.iter().map(|x| x.handler.clone()).collect()
         };
         for h in handlers {
             h(self, event);
@@ -739,10 +810,7 @@ impl Socket {
         let (any, middlewares) = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
             (
-                l.any
-                    .iter()
-                    .map(|x| Arc::clone(&x.handler))
-                    .collect::<Vec<_>>(),
+                l.any.iter().map(|x| x.handler.clone()).collect::<Vec<_>>(),
                 l.middlewares.clone(),
             )
         };
@@ -755,25 +823,34 @@ impl Socket {
                 return;
             }
         }
-        let handlers: Vec<EventHandler> = {
-            let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+        // The event's listeners, in the order added. Events of a socket are dispatched one at
+        // a time (by its connection's task), so `once` listeners found under the read lock
+        // are still there when the write lock removes them.
+        let (first, rest, once) = {
             let name = event.name();
+            let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
             let mut once = false;
-            let handlers = l
-                .events
-                .iter()
-                .filter(|(n, _)| n == name)
-                .map(|(_, x)| {
-                    once |= x.once;
-                    Arc::clone(&x.handler)
-                })
-                .collect();
-            if once {
-                l.events.retain(|(n, x)| !(x.once && n == name));
-            }
-            handlers
+            let mut matching = l.events.iter().filter(|(n, _)| n == name).map(|(_, x)| {
+                once |= x.once;
+                x.handler.clone()
+            });
+            let first = matching.next();
+            // Empty, and so not allocated, for an event with one listener.
+            let rest: Vec<EventHandler> = matching.collect();
+            (first, rest, once)
         };
-        for h in handlers {
+        if once {
+            let name = event.name();
+            let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
+            l.events.retain(|(n, x)| !(x.once && n == name));
+        }
+        // Each listener but the last gets a copy of the event; the last gets the event.
+        let mut handlers = first.into_iter().chain(rest).peekable();
+        while let Some(h) = handlers.next() {
+            if handlers.peek().is_none() {
+                h(self, event);
+                return;
+            }
             h(self, event.clone());
         }
     }
@@ -786,10 +863,7 @@ impl Socket {
         }
         let disconnecting: Vec<DisconnectHandler> = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            l.disconnecting
-                .iter()
-                .map(|x| Arc::clone(&x.handler))
-                .collect()
+            l.disconnecting.iter().map(|x| x.handler.clone()).collect()
         };
         for h in disconnecting {
             h(self, reason);
@@ -800,16 +874,27 @@ impl Socket {
         lock(&self.acks).clear();
         let disconnect: Vec<DisconnectHandler> = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            l.disconnect
-                .iter()
-                .map(|x| Arc::clone(&x.handler))
-                .collect()
+            l.disconnect.iter().map(|x| x.handler.clone()).collect()
         };
         for h in disconnect {
             h(self, reason);
         }
         tracing::debug!(socket = %self.id, nsp = self.nsp.name(), %reason, "socket disconnected");
     }
+}
+
+/// The frames of an encoded packet sent once, in order, marked compressible or not: the
+/// bytes move into the frames (no list is made, and no count is shared).
+pub(crate) fn into_frames(encoded: Encoded, compress: bool) -> impl Iterator<Item = Frame> {
+    let (text, binaries) = encoded.into_parts();
+    text.and_then(Frame::from_encoded_message)
+        .into_iter()
+        .chain(
+            binaries
+                .into_iter()
+                .map(|bin| Frame::message(Message::Binary(bin))),
+        )
+        .map(move |frame| frame.compress(compress))
 }
 
 /// The frames of an encoded packet, in order, marked compressible or not.
@@ -896,7 +981,7 @@ impl SocketOperator {
             .encode_event(socket.namespace_name(), event, args, None)
             .map_err(EmitError::Encode)?;
         socket.call_outgoing(event);
-        socket.send_direct(&frames_of(&encoded, self.compress), self.volatile)
+        socket.send_direct(into_frames(encoded, self.compress), self.volatile)
     }
 
     /// Emits the event and waits for the acknowledgement.
@@ -915,7 +1000,7 @@ impl SocketOperator {
                     let (tx, rx) = oneshot::channel();
                     socket.register_ack(id, AckSlot::One(tx));
                     socket.call_outgoing(event);
-                    match socket.send_direct(&frames_of(&encoded, self.compress), self.volatile) {
+                    match socket.send_direct(into_frames(encoded, self.compress), self.volatile) {
                         Err(EmitError::Full) => {
                             socket.forget_ack(id);
                             Err(AckError::Full)
