@@ -253,7 +253,8 @@ fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
 #[derive(Debug)]
 pub struct JsonDecoder {
     max_attachments: usize,
-    partial: Option<PartialPacket>,
+    /// Boxed: binary packets are rare, and every connection holds a decoder.
+    partial: Option<Box<PartialPacket>>,
 }
 
 impl Decoder for JsonDecoder {
@@ -302,7 +303,7 @@ impl Decoder for JsonDecoder {
             // Announced zero attachments: nothing to wait for.
             return partial.finish().map(Some);
         }
-        self.partial = Some(partial);
+        self.partial = Some(Box::new(partial));
         Ok(None)
     }
 

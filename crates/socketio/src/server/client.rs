@@ -42,6 +42,17 @@ struct ClientInner {
     connect_timeout: Option<TimerLease<Weak<EngineSocket>>>,
 }
 
+impl ClientInner {
+    /// The CONNECT of a namespace was processed; the list gives its memory back once empty
+    /// (it is empty for the whole life of most connections).
+    fn done_connecting(&mut self, name: &str) {
+        self.connecting.retain(|n| n != name);
+        if self.connecting.is_empty() {
+            self.connecting = Vec::new();
+        }
+    }
+}
+
 /// The connect timeouts of a server's connections.
 pub(crate) type ConnectTimers = TimerQueue<Weak<EngineSocket>>;
 
@@ -155,7 +166,9 @@ impl EngineHandler {
         };
         match (packet.kind(), socket) {
             (PacketType::Connect, None) if !connecting => {
-                lock(conn).connecting.push(nsp.clone());
+                let mut inner = lock(conn);
+                inner.connecting.reserve_exact(1);
+                inner.connecting.push(nsp.clone());
                 let auth = match packet.into_payload().map(Payload::into_value) {
                     Some(Ok(v)) => v,
                     _ => Value::Object(Map::new()),
@@ -184,7 +197,7 @@ fn send_packet(server: &ServerInner, conn: &EngineSocket, packet: &Packet) {
 }
 
 async fn connect(server: Arc<ServerInner>, conn: Arc<EngineSocket>, name: SmolStr, auth: Value) {
-    let done_connecting = |conn: &EngineSocket| lock(conn).connecting.retain(|n| *n != name);
+    let done_connecting = |conn: &EngineSocket| lock(conn).done_connecting(&name);
     let Some(nsp) = server.resolve_namespace(&name, &auth).await else {
         done_connecting(&conn);
         let reply = Packet::connect_error(name.clone(), "Invalid namespace", None);
@@ -213,10 +226,12 @@ async fn connect(server: Arc<ServerInner>, conn: Arc<EngineSocket>, name: SmolSt
     }
     let lease = {
         let mut inner = lock(&conn);
-        inner.connecting.retain(|n| *n != name);
+        inner.done_connecting(&name);
         if !conn.is_open() {
             return;
         }
+        // Grown one at a time: most connections join one namespace.
+        inner.sockets.reserve_exact(1);
         inner.sockets.push((name.clone(), Arc::clone(&socket)));
         inner.connect_timeout.take()
     };

@@ -208,10 +208,17 @@ struct Listeners {
     /// Every event listener with its event's name, in the order they were added: a socket
     /// has few, so a flat list costs less memory than a map of lists and is as quick to scan.
     events: Vec<(SmolStr, Listener<EventHandler>)>,
+    disconnect: Vec<Listener<DisconnectHandler>>,
+    /// The kinds of listeners most sockets never have, boxed: their empty lists would
+    /// otherwise take room in every socket.
+    more: Option<Box<MoreListeners>>,
+}
+
+#[derive(Default)]
+struct MoreListeners {
     any: Vec<Listener<AnyHandler>>,
     outgoing: Vec<Listener<OutgoingHandler>>,
     disconnecting: Vec<Listener<DisconnectHandler>>,
-    disconnect: Vec<Listener<DisconnectHandler>>,
     drain: Vec<Listener<DrainHandler>>,
     middlewares: Vec<PacketMiddleware>,
 }
@@ -220,6 +227,18 @@ impl Listeners {
     fn next(&mut self) -> ListenerId {
         self.next_id += 1;
         ListenerId(self.next_id)
+    }
+
+    fn more_mut(&mut self) -> &mut MoreListeners {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    /// The handlers of one of the less common kinds of listeners (none if the socket has no
+    /// such listener).
+    fn handlers<H: Clone>(&self, kind: impl Fn(&MoreListeners) -> &Vec<Listener<H>>) -> Vec<H> {
+        self.more.as_deref().map_or_else(Vec::new, |more| {
+            kind(more).iter().map(|x| x.handler.clone()).collect()
+        })
     }
 }
 
@@ -426,9 +445,9 @@ impl Socket {
             handler: any_handler(handler),
         };
         if front {
-            l.any.insert(0, listener);
+            l.more_mut().any.insert(0, listener);
         } else {
-            l.any.push(listener);
+            l.more_mut().any.push(listener);
         }
         id
     }
@@ -436,7 +455,7 @@ impl Socket {
     /// Removes a catch-all listener.
     pub fn off_any(&self, id: ListenerId) {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
-        l.any.retain(|x| x.id != id);
+        l.more_mut().any.retain(|x| x.id != id);
     }
 
     /// Listens to every event this socket emits (called with the event name).
@@ -446,7 +465,7 @@ impl Socket {
     {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
         let id = l.next();
-        l.outgoing.push(Listener {
+        l.more_mut().outgoing.push(Listener {
             id,
             once: false,
             handler: outgoing_handler(handler),
@@ -457,7 +476,7 @@ impl Socket {
     /// Removes an outgoing catch-all listener.
     pub fn off_any_outgoing(&self, id: ListenerId) {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
-        l.outgoing.retain(|x| x.id != id);
+        l.more_mut().outgoing.retain(|x| x.id != id);
     }
 
     /// Adds a packet middleware: it sees every incoming event after the catch-all listeners
@@ -470,6 +489,7 @@ impl Socket {
         self.listeners
             .write()
             .unwrap_or_else(|e| e.into_inner())
+            .more_mut()
             .middlewares
             .push(packet_middleware(middleware));
     }
@@ -481,7 +501,7 @@ impl Socket {
     {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
         let id = l.next();
-        l.disconnecting.push(Listener {
+        l.more_mut().disconnecting.push(Listener {
             id,
             once: false,
             handler: disconnect_handler(handler),
@@ -732,7 +752,7 @@ impl Socket {
     {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
         let id = l.next();
-        l.drain.push(Listener {
+        l.more_mut().drain.push(Listener {
             id,
             once: false,
             handler: drain_handler(handler),
@@ -743,7 +763,7 @@ impl Socket {
     pub(crate) fn call_drain(self: &Arc<Self>) {
         let handlers: Vec<DrainHandler> = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            l.drain.iter().map(|x| x.handler.clone()).collect()
+            l.handlers(|more| &more.drain)
         };
         for h in handlers {
             h(self);
@@ -777,10 +797,7 @@ impl Socket {
     pub(crate) fn call_outgoing(self: &Arc<Self>, event: &str) {
         let handlers: Vec<OutgoingHandler> = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            if l.outgoing.is_empty() {
-                return;
-            }
-            l.outgoing.iter().map(|x| x.handler.clone()).collect()
+            l.handlers(|more| &more.outgoing)
         };
         for h in handlers {
             h(self, event);
@@ -810,8 +827,10 @@ impl Socket {
         let (any, middlewares) = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
             (
-                l.any.iter().map(|x| x.handler.clone()).collect::<Vec<_>>(),
-                l.middlewares.clone(),
+                l.handlers(|more| &more.any),
+                l.more
+                    .as_deref()
+                    .map_or_else(Vec::new, |more| more.middlewares.clone()),
             )
         };
         for h in any {
@@ -863,7 +882,7 @@ impl Socket {
         }
         let disconnecting: Vec<DisconnectHandler> = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            l.disconnecting.iter().map(|x| x.handler.clone()).collect()
+            l.handlers(|more| &more.disconnecting)
         };
         for h in disconnecting {
             h(self, reason);
