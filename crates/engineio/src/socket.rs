@@ -6,6 +6,7 @@
 //! sends is decoded by the transport and handed to [`Socket::on_packet`], in arrival order.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -228,6 +229,11 @@ pub struct Socket<D> {
     state: Mutex<State<D>>,
     /// Wakes the current writer: something was queued, or the state changed.
     pub(crate) writer: Notify,
+    /// The session's WebSocket task is handling what it read, and takes the queue before it
+    /// waits again: packets queued meanwhile (an answer from a handler) need no wake-up, which
+    /// would only make the task run once more for nothing. Set by that task; cleared, and read
+    /// by producers, under the state lock.
+    writer_busy: AtomicBool,
     /// Wakes every task of the session when it closes.
     pub(crate) closed: Notify,
     /// Wakes [`Socket::drained`] waiters.
@@ -276,6 +282,7 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
                 limits,
             }),
             writer: Notify::new(),
+            writer_busy: AtomicBool::new(false),
             closed: Notify::new(),
             drain: Notify::new(),
         }
@@ -426,12 +433,13 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if bytes > limits.high_water_mark {
             st.queue.over_high_water = true;
         }
+        let wake = was_empty && !self.writer_busy.load(Ordering::Relaxed);
         drop(st);
         if bytes > limits.max_buffered_bytes {
             self.overflow();
             return Err(SendError::Closed);
         }
-        if was_empty {
+        if wake {
             self.writer.notify_one();
         }
         Ok(if bytes > limits.high_water_mark {
@@ -554,6 +562,24 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         }
     }
 
+    /// Marks the session's WebSocket task as handling what it read: see `writer_busy`.
+    pub(crate) fn set_writer_busy(&self) {
+        self.writer_busy.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes the first queued packet and moves the rest to `rest` (see
+    /// [`Outbox::take_first`]), for the session's WebSocket task, which from now on needs a
+    /// wake-up for what is queued; also returns the session's phase.
+    pub(crate) fn take_for_writer(
+        &self,
+        rest: &mut VecDeque<Frame>,
+    ) -> (Phase, Option<Frame>, bool) {
+        let mut st = self.lock();
+        self.writer_busy.store(false, Ordering::Relaxed);
+        let (first, drained) = st.queue.take_first(rest);
+        (st.phase, first, drained)
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<D>> {
         // A panic while the lock is held cannot leave the state inconsistent in a way that
         // matters more than stopping the session, so a poisoned lock is used as is.
@@ -566,10 +592,10 @@ impl<D: Default + Send + Sync + 'static> Socket<D> {
         if matches!(st.phase, Phase::Closed(_)) {
             return;
         }
-        let was_empty = st.queue.is_empty();
+        let wake = st.queue.is_empty() && !self.writer_busy.load(Ordering::Relaxed);
         st.queue.push(frame);
         drop(st);
-        if was_empty {
+        if wake {
             self.writer.notify_one();
         }
     }

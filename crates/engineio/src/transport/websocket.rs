@@ -193,11 +193,7 @@ fn run<D: Default + Send + Sync + 'static>(
             let notified = socket.writer.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (phase, first, drained) = {
-                let mut st = socket.lock();
-                let (first, drained) = st.queue.take_first(&mut batch);
-                (st.phase, first, drained)
-            };
+            let (phase, first, drained) = socket.take_for_writer(&mut batch);
             if drained {
                 socket.report_drain();
             }
@@ -231,18 +227,22 @@ fn run<D: Default + Send + Sync + 'static>(
             tokio::select! {
                 biased;
                 _ = &mut notified => {}
-                msg = ws.next() => match msg {
-                    Some(Ok(WsMessage::Text(text))) => {
-                        socket.on_packet(decode_text(text), TransportKind::WebSocket);
-                    }
-                    Some(Ok(WsMessage::Binary(data))) => {
-                        socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
-                    }
-                    Some(Ok(WsMessage::Close)) => socket.finish(CloseReason::TransportClose),
-                    None => socket.finish(CloseReason::TransportClose),
-                    Some(Err(e)) => {
-                        tracing::debug!(sid = %socket.id(), error = %e, "websocket error");
-                        socket.finish(CloseReason::TransportError);
+                msg = ws.next() => {
+                    // What handlers queue now is taken at the top of the loop.
+                    socket.set_writer_busy();
+                    match msg {
+                        Some(Ok(WsMessage::Text(text))) => {
+                            socket.on_packet(decode_text(text), TransportKind::WebSocket);
+                        }
+                        Some(Ok(WsMessage::Binary(data))) => {
+                            socket.on_packet(Ok(Packet::Message(Message::Binary(data))), TransportKind::WebSocket);
+                        }
+                        Some(Ok(WsMessage::Close)) => socket.finish(CloseReason::TransportClose),
+                        None => socket.finish(CloseReason::TransportClose),
+                        Some(Err(e)) => {
+                            tracing::debug!(sid = %socket.id(), error = %e, "websocket error");
+                            socket.finish(CloseReason::TransportError);
+                        }
                     }
                 }
             }
