@@ -259,3 +259,32 @@ async fn a_server_close_sends_1000_and_waits_for_the_answer() {
     assert_eq!(raw.next_frame().await, None);
     assert_eq!(server.closed(&sid).await, CloseReason::ForcedClose);
 }
+
+#[tokio::test]
+async fn a_message_larger_than_the_socket_takes_at_once_arrives_whole_and_in_order() {
+    // 12 MB: more than a loopback socket's send buffer can ever hold (Linux grows it to
+    // tcp_wmem's maximum, 4 MiB by default), so the server's first write of the echo takes
+    // only part of it and the rest waits in the session's write buffer.
+    let size = 12_000_000;
+    let mut server =
+        TestServer::start(Config::builder().max_http_buffer_size(16_000_000).build()).await;
+    let mut raw = Raw::open(&server).await;
+    let _sid = session_after(&mut server).await;
+    let big: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let mut bytes = frame(0x2, true, &big, KEY);
+    bytes.extend(frame(0x1, true, b"4after", KEY));
+    raw.send(&bytes).await;
+    let (fin, opcode, echoed) = raw
+        .next_frame()
+        .await
+        .expect("no echo of the large message");
+    assert!(fin);
+    assert_eq!(opcode, 2);
+    assert_eq!(echoed.len(), size);
+    assert!(echoed == big, "the large message came back altered");
+    let (_, opcode, after) = raw
+        .next_frame()
+        .await
+        .expect("no echo of the message after it");
+    assert_eq!((opcode, after.as_slice()), (1, &b"4after"[..]));
+}
