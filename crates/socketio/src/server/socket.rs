@@ -455,7 +455,9 @@ impl Socket {
     /// Removes a catch-all listener.
     pub fn off_any(&self, id: ListenerId) {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
-        l.more_mut().any.retain(|x| x.id != id);
+        if let Some(more) = l.more.as_deref_mut() {
+            more.any.retain(|x| x.id != id);
+        }
     }
 
     /// Listens to every event this socket emits (called with the event name).
@@ -476,7 +478,9 @@ impl Socket {
     /// Removes an outgoing catch-all listener.
     pub fn off_any_outgoing(&self, id: ListenerId) {
         let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
-        l.more_mut().outgoing.retain(|x| x.id != id);
+        if let Some(more) = l.more.as_deref_mut() {
+            more.outgoing.retain(|x| x.id != id);
+        }
     }
 
     /// Adds a packet middleware: it sees every incoming event after the catch-all listeners
@@ -674,13 +678,7 @@ impl Socket {
 
     /// Queues an encoded packet.
     pub(crate) fn send_encoded(&self, encoded: Encoded, volatile: bool) -> Pressure {
-        match self.send_direct(into_frames(encoded, true), volatile) {
-            Ok(pressure) => pressure,
-            Err(_) => {
-                self.conn.close_queue_full();
-                Pressure::Normal
-            }
-        }
+        self.send_or_close(into_frames(encoded, true), volatile)
     }
 
     /// Queues frames (a packet and its attachments, never split) for a sender that cannot
@@ -688,7 +686,11 @@ impl Socket {
     /// policy is [`OverflowPolicy::Wait`] and whose queue is full is closed: a broadcast
     /// cannot wait for one client, and must not lose a packet silently either.
     pub(crate) fn send_frames(&self, frames: &[Frame], volatile: bool) -> Pressure {
-        match self.send_direct(frames.iter().cloned(), volatile) {
+        self.send_or_close(frames.iter().cloned(), volatile)
+    }
+
+    fn send_or_close(&self, frames: impl IntoIterator<Item = Frame>, volatile: bool) -> Pressure {
+        match self.send_direct(frames, volatile) {
             Ok(pressure) => pressure,
             Err(_) => {
                 self.conn.close_queue_full();
@@ -916,19 +918,10 @@ pub(crate) fn into_frames(encoded: Encoded, compress: bool) -> impl Iterator<Ite
         .map(move |frame| frame.compress(compress))
 }
 
-/// The frames of an encoded packet, in order, marked compressible or not.
+/// The frames of an encoded packet, in order, marked compressible or not, for a packet that
+/// stays shared (a broadcast).
 pub(crate) fn frames_of(encoded: &Encoded, compress: bool) -> Vec<Frame> {
-    let mut frames = Vec::with_capacity(encoded.message_count());
-    if let Some(frame) = encoded
-        .text_with_prefix()
-        .and_then(|text| Frame::from_encoded_message(text.clone()))
-    {
-        frames.push(frame.compress(compress));
-    }
-    for bin in encoded.binaries() {
-        frames.push(Frame::message(Message::Binary(bin.clone())).compress(compress));
-    }
-    frames
+    into_frames(encoded.clone(), compress).collect()
 }
 
 /// Why an emit failed.
