@@ -21,10 +21,12 @@
 //! [`WsConn::next`] can be cancelled (the session loop races it against its queue) without
 //! losing or corrupting anything.
 
+use std::cell::RefCell;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 /// What an idle connection keeps for reading: enough for a small message in one read.
@@ -536,20 +538,56 @@ async fn read_when_readable(
     }
 }
 
-/// Reads what the socket has. Into an empty buffer, a small read goes through the stack and
-/// the buffer is made to its size: a message read whole then needs no other allocation (a
-/// buffer with room to spare would need a shared count once it becomes the message).
+thread_local! {
+    /// Where a thread reads into an empty buffer: what arrived is then copied into a buffer
+    /// of its exact size, so an idle connection keeps no buffer, a message read whole needs
+    /// no other allocation (a buffer with room to spare would need a shared count once it
+    /// becomes the message), and one read takes every message the socket holds, up to this.
+    static READ_SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_SCRATCH_LEN]);
+}
+
+const READ_SCRATCH_LEN: usize = 16 * 1024;
+
+/// Reads what the socket has; see [`READ_SCRATCH`] for an empty buffer.
+///
+/// A read that got less than it had room for emptied the socket's buffer, so the socket is
+/// marked not readable (as tokio's own `AsyncRead` does): without that, the next turn of the
+/// session loop would find it still readable and spend a system call to learn otherwise.
+/// tokio clears the mark only if no new readiness arrived in between.
 fn read_now(io: &TcpStream, read: &mut BytesMut, want: usize) -> std::io::Result<usize> {
-    if read.capacity() == 0 {
-        let mut stack = [0u8; SMALL_READ];
-        let n = io.try_read(&mut stack)?;
-        if let Some(got) = stack.get(..n) {
-            read.extend_from_slice(got);
+    let mut got = 0;
+    let result = io.try_io(Interest::READABLE, || {
+        let (n, room) = if read.is_empty() {
+            READ_SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                Ok(mut scratch) => {
+                    let n = io.try_read(&mut scratch)?;
+                    read.extend_from_slice(scratch.get(..n).unwrap_or_default());
+                    Ok::<_, std::io::Error>((n, scratch.len()))
+                }
+                // Not reentered in practice; a small read through the stack then.
+                Err(_) => {
+                    let mut stack = [0u8; SMALL_READ];
+                    let n = io.try_read(&mut stack)?;
+                    read.extend_from_slice(stack.get(..n).unwrap_or_default());
+                    Ok((n, SMALL_READ))
+                }
+            })?
+        } else {
+            reserve_for(read, want);
+            let room = read.capacity() - read.len();
+            (io.try_read_buf(read)?, room)
+        };
+        got = n;
+        if n > 0 && n < room {
+            // Drained: tell tokio so, which clears the readiness it saw.
+            return Err(std::io::ErrorKind::WouldBlock.into());
         }
-        return Ok(n);
+        Ok(n)
+    });
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        result => result,
     }
-    reserve_for(read, want);
-    io.try_read_buf(read)
 }
 
 fn fail(what: &'static str, code: u16) -> WsError {
