@@ -3,12 +3,16 @@
 //! is a binary message (an attachment) without that byte, any other piece a text message. One
 //! decoder sees the whole sequence, so attachment reassembly and the state left after an error
 //! are exercised. Every decoded packet is encoded again and decoded by a fresh decoder to the
-//! same type, namespace, id and payload value.
+//! same type, namespace, id and payload value; the JSON of a plain packet is UTF-8 that
+//! serde_json reads, with the event name the decoder gave (the decoder checks most packets in
+//! a pass of its own and leaves the rest to serde_json: the two must agree).
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use socketio::{Decoder, JsonParser, Packet, Parser};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use socketio::{Decoder, JsonParser, Packet, Parser, Payload};
 
 fuzz_target!(|data: &[u8]| {
     let parser = JsonParser::default();
@@ -20,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         };
         if let Ok(Some(packet)) = result {
             assert!(!decoder.is_partial());
+            serde_json_agrees(&packet);
             round_trip(&parser, &packet);
         }
     }
@@ -61,4 +66,48 @@ fn assert_same(a: &Packet, b: &Packet) {
         a.payload().map(|p| p.to_value().ok()),
         b.payload().map(|p| p.to_value().ok())
     );
+}
+
+/// The first element of an event array, when it is a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Name {
+    Text(String),
+    Other(IgnoredAny),
+}
+
+/// Reads an array's first element as a [`Name`] and skips the others.
+struct FirstName;
+
+impl<'de> serde::de::Visitor<'de> for FirstName {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let first = seq.next_element::<Name>()?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(match first {
+            Some(Name::Text(name)) => Some(name),
+            _ => None,
+        })
+    }
+}
+
+fn serde_json_agrees(packet: &Packet) {
+    let Some(Payload::Json(raw)) = packet.payload() else {
+        return;
+    };
+    let text = std::str::from_utf8(raw.as_bytes()).expect("accepted JSON is UTF-8");
+    serde_json::from_str::<IgnoredAny>(text).expect("accepted JSON is valid for serde_json");
+    if let Some(name) = packet.event_name() {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let first = serde::Deserializer::deserialize_seq(&mut de, FirstName)
+            .expect("an accepted event's array reads");
+        if let Some(first) = first {
+            assert_eq!(first, name, "the event name serde_json reads");
+        }
+    }
 }

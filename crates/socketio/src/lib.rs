@@ -40,6 +40,7 @@ mod args;
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
+mod json_text;
 mod packet;
 pub mod parser;
 mod payload;

@@ -16,6 +16,8 @@ use smol_str::SmolStr;
 
 use crate::{DecodeError, PacketType, Value};
 
+mod quick;
+
 /// Event names a peer may not send: they have a meaning of their own for the listeners.
 const RESERVED_EVENTS: [&str; 6] = [
     "connect",
@@ -47,7 +49,8 @@ fn number_name(f: f64) -> SmolStr {
     }
 }
 
-/// Checks a present or absent payload given as JSON text. Returns the event name for events.
+/// Checks a present or absent payload given as JSON text, its UTF-8 included. Returns the event
+/// name for events.
 pub(crate) fn check_json(
     kind: PacketType,
     json: Option<&[u8]>,
@@ -69,8 +72,19 @@ pub(crate) fn check_json(
     if !shape_ok {
         return Err(DecodeError::InvalidPayload);
     }
+    // The common case in one pass; serde_json decides the rest and gives the error.
+    if let Some(name) = quick::check(json, kind.is_event()) {
+        return Ok(name);
+    }
+    check_json_text(json, kind.is_event())
+}
+
+/// The reference check of JSON text: its UTF-8, then serde_json reads it (for an event, the
+/// name, then the other elements without building them).
+fn check_json_text(json: &[u8], is_event: bool) -> Result<Option<SmolStr>, DecodeError> {
+    std::str::from_utf8(json).map_err(|_| DecodeError::InvalidUtf8)?;
     let mut de = serde_json::Deserializer::from_slice(json);
-    let event = if kind.is_event() {
+    let event = if is_event {
         match de.deserialize_seq(EventVisitor) {
             Ok(EventName::Name(name)) => Some(name),
             Ok(EventName::Reserved) => return Err(DecodeError::ReservedEventName),

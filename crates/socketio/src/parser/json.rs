@@ -1,6 +1,8 @@
 //! The default parser, wire-compatible with npm socket.io-parser: text packets
 //! `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`, binary as attachments.
 
+use std::cell::RefCell;
+
 use bytes::{Buf, Bytes};
 use serde::Serialize;
 use smol_str::SmolStr;
@@ -94,10 +96,14 @@ impl Parser for JsonParser {
                 } else {
                     kind.with_binary()
                 };
-                let mut buf = Vec::with_capacity(64 + nsp.len());
-                write_header(&mut buf, wire, attachments.len(), nsp, id)?;
                 let sink = Sink::counting();
-                serde_json::to_writer(&mut buf, &WithPlaceholders { value, sink: &sink })?;
+                let buf = write_packet(|buf| {
+                    write_header(buf, wire, attachments.len(), nsp, id)?;
+                    Ok(crate::json_text::to_writer(
+                        buf,
+                        &WithPlaceholders { value, sink: &sink },
+                    )?)
+                })?;
                 debug_assert_eq!(
                     sink.count(),
                     attachments.len(),
@@ -108,9 +114,10 @@ impl Parser for JsonParser {
             Some(Payload::Value(value)) => {
                 // Only events and acks carry attachments (as in socket.io-parser); binary
                 // elsewhere is written as an array of numbers.
-                let mut buf = Vec::with_capacity(64 + nsp.len());
-                write_header(&mut buf, kind, 0, nsp, id)?;
-                serde_json::to_writer(&mut buf, value)?;
+                let buf = write_packet(|buf| {
+                    write_header(buf, kind, 0, nsp, id)?;
+                    Ok(crate::json_text::to_writer(buf, value)?)
+                })?;
                 Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
             }
         }
@@ -123,20 +130,15 @@ impl Parser for JsonParser {
         args: &T,
         id: Option<u64>,
     ) -> Result<Encoded, EncodeError> {
-        let mut buf = Vec::with_capacity(64 + nsp.len() + event.len());
-        write_header(&mut buf, PacketType::Event, 0, nsp, id)?;
-        buf.push(b'[');
-        serde_json::to_writer(&mut buf, event)?;
-        let args_at = buf.len();
         let sink = Sink::collecting();
-        serde_json::to_writer(
-            &mut buf,
-            &WithPlaceholders {
-                value: args,
-                sink: &sink,
-            },
-        )?;
-        join_args(&mut buf, args_at)?;
+        let buf = write_packet(|buf| {
+            write_header(buf, PacketType::Event, 0, nsp, id)?;
+            buf.push(b'[');
+            crate::json_text::to_writer(buf, event)?;
+            let args_at = buf.len();
+            write_args(buf, args, &sink)?;
+            join_args(buf, args_at)
+        })?;
         Ok(finish(buf, PacketType::Event, sink))
     }
 
@@ -146,28 +148,55 @@ impl Parser for JsonParser {
         id: u64,
         args: &T,
     ) -> Result<Encoded, EncodeError> {
-        let mut buf = Vec::with_capacity(64 + nsp.len());
-        write_header(&mut buf, PacketType::Ack, 0, nsp, Some(id))?;
-        let args_at = buf.len();
         let sink = Sink::collecting();
-        serde_json::to_writer(
-            &mut buf,
-            &WithPlaceholders {
-                value: args,
-                sink: &sink,
-            },
-        )?;
-        match buf.get(args_at..) {
-            Some(b"null") => {
-                // `()` (or `None`): no arguments.
-                buf.truncate(args_at);
-                buf.extend_from_slice(b"[]");
+        let buf = write_packet(|buf| {
+            write_header(buf, PacketType::Ack, 0, nsp, Some(id))?;
+            let args_at = buf.len();
+            write_args(buf, args, &sink)?;
+            match buf.get(args_at..) {
+                Some(b"null") => {
+                    // `()` (or `None`): no arguments.
+                    buf.truncate(args_at);
+                    buf.extend_from_slice(b"[]");
+                    Ok(())
+                }
+                Some([b'[', ..]) => Ok(()),
+                _ => Err(EncodeError::ArgsNotASequence),
             }
-            Some([b'[', ..]) => {}
-            _ => return Err(EncodeError::ArgsNotASequence),
-        }
+        })?;
         Ok(finish(buf, PacketType::Ack, sink))
     }
+}
+
+thread_local! {
+    /// The buffer each thread writes packets into before copying them out at their exact
+    /// size: a long packet costs no growth steps, and an exact `Vec` becomes `Bytes` without
+    /// a shared count.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer that grew past this is released after use instead of kept by its thread.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// The packet `write` writes, at its exact size.
+fn write_packet(
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<Vec<u8>, EncodeError> {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let written = write(&mut buf).map(|()| buf.to_vec());
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            written
+        }
+        // A `Serialize` that encodes a packet of its own while being written.
+        Err(_) => {
+            let mut buf = Vec::with_capacity(64);
+            write(&mut buf).map(|()| buf)
+        }
+    })
 }
 
 /// Writes `4<type>[<attachments>-][<nsp>,][<id>]`.
@@ -195,6 +224,16 @@ fn write_header(
         push_decimal(buf, id);
     }
     Ok(())
+}
+
+/// Writes `args` (a sequence, or `()`) with binary replaced by placeholders recorded in `sink`.
+fn write_args<T: Serialize + ?Sized>(
+    buf: &mut Vec<u8>,
+    args: &T,
+    sink: &Sink,
+) -> Result<(), EncodeError> {
+    let args = WithPlaceholders { value: args, sink };
+    Ok(crate::json_text::to_writer(buf, &args)?)
 }
 
 /// Turns the serialized argument list at `at` into the tail of the event array that was opened
@@ -262,8 +301,10 @@ impl Decoder for JsonDecoder {
         if self.partial.take().is_some() {
             return Err(DecodeError::UnexpectedText);
         }
-        let s = std::str::from_utf8(&text).map_err(|_| DecodeError::InvalidUtf8)?;
-        let header = Header::parse(s, self.max_attachments)?;
+        // No UTF-8 check of the whole text: the header checks its namespace, the payload's
+        // check (or its parse, for a binary packet) checks its strings, and JSON outside
+        // strings is ASCII.
+        let header = Header::parse(&text, self.max_attachments)?;
         let nsp = if header.nsp == MAIN_NAMESPACE {
             SmolStr::new_static(MAIN_NAMESPACE)
         } else {
@@ -343,8 +384,7 @@ struct Header<'a> {
 impl<'a> Header<'a> {
     /// Reads the header as socket.io-parser's `decodeString` does, but strictly: the attachment
     /// count and the ack id are decimal digits only, and numbers that overflow are refused.
-    fn parse(s: &'a str, max_attachments: usize) -> Result<Header<'a>, DecodeError> {
-        let b = s.as_bytes();
+    fn parse(b: &'a [u8], max_attachments: usize) -> Result<Header<'a>, DecodeError> {
         let kind = match b.first() {
             None => return Err(DecodeError::EmptyPacket),
             Some(&c) => PacketType::from_ascii(c).ok_or(DecodeError::UnknownPacketType)?,
@@ -385,8 +425,8 @@ impl<'a> Header<'a> {
                 Some(comma) => (pos + comma, pos + comma + 1),
                 None => (b.len(), b.len()),
             };
-            // `/` and `,` are ASCII, so both ends are character boundaries.
-            let nsp = s.get(pos..end).ok_or(DecodeError::InvalidUtf8)?;
+            let nsp = std::str::from_utf8(b.get(pos..end).unwrap_or_default())
+                .map_err(|_| DecodeError::InvalidUtf8)?;
             pos = next;
             nsp
         } else {

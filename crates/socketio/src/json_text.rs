@@ -1,0 +1,833 @@
+//! JSON text from any `Serialize`, byte for byte what `serde_json::to_writer` writes (compact,
+//! strings escaped the same way, numbers by serde_json's own formatter, non-finite floats as
+//! `null`), but with a string writer that looks at eight bytes at a time: serde_json's looks up
+//! every byte in a table, which was most of the cost of sending a packet with a long string.
+//!
+//! `serde_json::value::RawValue` (and `serde_json::Number` when another crate turns on
+//! `arbitrary_precision`) are written verbatim, as serde_json does. Errors are
+//! `serde_json::Error`s, so callers see one error type for both directions.
+
+use std::fmt::Display;
+
+use serde::ser::{self, Error as _, Impossible, Serialize};
+use serde_json::ser::{CompactFormatter, Formatter as _};
+
+type Error = serde_json::Error;
+
+/// The struct names serde_json gives `RawValue` and `Number` (with `arbitrary_precision`): their
+/// one field holds JSON text to write as it is.
+const VERBATIM_TOKENS: [&str; 2] = [
+    "$serde_json::private::RawValue",
+    "$serde_json::private::Number",
+];
+
+/// Appends the JSON text of `value` to `out`.
+pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    value.serialize(Writer { out })
+}
+
+/// The JSON text of `value`.
+pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(64);
+    to_writer(&mut out, value)?;
+    Ok(out)
+}
+
+const ONES: u128 = u128::MAX / 255;
+const HIGH_BITS: u128 = ONES << 7;
+
+/// The length of the longest run of whole sixteen-byte words at the start of `bytes` in which
+/// no byte is below 0x20, a `"` or a `\`, and whether that run is ASCII. These are the bytes a
+/// JSON string holds as they are, so both the writer and the reader skip them this way.
+pub(crate) fn plain_words(bytes: &[u8]) -> (usize, bool) {
+    let (words, _) = bytes.as_chunks::<16>();
+    let mut seen = 0u128;
+    let mut len = 0;
+    for word in words {
+        let word = u128::from_le_bytes(*word);
+        // `c ^ 2` is below 0x21 exactly when `c` is a control character or `"`; then the
+        // classic "has a byte below n" and "has a zero byte" tests, exact as yes/no answers
+        // (they may mark the wrong byte, never miss one).
+        let flipped = word ^ (ONES * 0x02);
+        let below = flipped.wrapping_sub(ONES * 0x21) & !flipped;
+        let backslash = word ^ (ONES * u128::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        if (below | backslash) & HIGH_BITS != 0 {
+            break;
+        }
+        seen |= word;
+        len += 16;
+    }
+    (len, seen & HIGH_BITS == 0)
+}
+
+/// The escape serde_json writes for `byte`, if it needs one: the short forms, then `\u00XX`
+/// (lower-case hex) for the other control characters.
+fn escape_of(byte: u8) -> Option<&'static [u8]> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated by the compiler, which refuses an index out of bounds"
+    )]
+    const CONTROL: [[u8; 6]; 32] = {
+        let mut table = [[0u8; 6]; 32];
+        let mut i = 0;
+        while i < 32 {
+            table[i] = [b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 0xf]];
+            i += 1;
+        }
+        table
+    };
+    Some(match byte {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        0x08 => b"\\b",
+        0x0c => b"\\f",
+        b'\n' => b"\\n",
+        b'\r' => b"\\r",
+        b'\t' => b"\\t",
+        0..0x20 => CONTROL.get(usize::from(byte))?,
+        _ => return None,
+    })
+}
+
+/// Writes `s` as a JSON string.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // `copied`: the first byte of `s` not yet written.
+    let mut copied = 0;
+    let mut at = 0;
+    loop {
+        at += plain_words(bytes.get(at..).unwrap_or_default()).0;
+        // The word that holds a byte to escape (or the last bytes), one byte at a time.
+        let word = bytes.get(at..).unwrap_or_default();
+        if word.is_empty() {
+            break;
+        }
+        for (i, byte) in word.iter().take(16).enumerate() {
+            if let Some(escape) = escape_of(*byte) {
+                out.extend_from_slice(bytes.get(copied..at + i).unwrap_or_default());
+                out.extend_from_slice(escape);
+                copied = at + i + 1;
+            }
+        }
+        at += word.len().min(16);
+    }
+    out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
+    out.push(b'"');
+}
+
+// Numbers go through serde_json's own formatter, so they are written exactly as the
+// serde_json in use writes them. Writing to a `Vec` cannot fail.
+
+fn write_f64(out: &mut Vec<u8>, f: f64) {
+    if f.is_finite() {
+        let _ = CompactFormatter.write_f64(out, f);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn write_f32(out: &mut Vec<u8>, f: f32) {
+    if f.is_finite() {
+        let _ = CompactFormatter.write_f32(out, f);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// The serializer of one value.
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+macro_rules! integers {
+    ($($method:ident: $t:ty => $write:ident),*) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            let _ = CompactFormatter.$write(self.out, v);
+            Ok(())
+        }
+    )*};
+}
+
+impl<'a> ser::Serializer for Writer<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out
+            .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
+        Ok(())
+    }
+
+    integers!(
+        serialize_i8: i8 => write_i8, serialize_i16: i16 => write_i16,
+        serialize_i32: i32 => write_i32, serialize_i64: i64 => write_i64,
+        serialize_i128: i128 => write_i128, serialize_u8: u8 => write_u8,
+        serialize_u16: u16 => write_u16, serialize_u32: u32 => write_u32,
+        serialize_u64: u64 => write_u64, serialize_u128: u128 => write_u128
+    );
+
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        write_f32(self.out, v);
+        Ok(())
+    }
+
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        write_f64(self.out, v);
+        Ok(())
+    }
+
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        write_str(self.out, v);
+        Ok(())
+    }
+
+    /// An array of numbers, as serde_json writes bytes.
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.out.push(b'[');
+        for (i, byte) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            let _ = CompactFormatter.write_u8(self.out, *byte);
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.push(b':');
+        value.serialize(Writer {
+            out: &mut *self.out,
+        })?;
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a>, Error> {
+        Ok(Compound::open(self.out, b'[', b"]"))
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, Error> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.push(b':');
+        Ok(Compound::open(self.out, b'[', b"]}"))
+    }
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>, Error> {
+        Ok(Compound::open(self.out, b'{', b"}"))
+    }
+
+    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'a>, Error> {
+        if VERBATIM_TOKENS.contains(&name) {
+            return Ok(Compound {
+                out: self.out,
+                first: true,
+                close: b"",
+                verbatim: true,
+            });
+        }
+        self.serialize_map(None)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, Error> {
+        self.out.push(b'{');
+        write_str(self.out, variant);
+        self.out.push(b':');
+        Ok(Compound::open(self.out, b'{', b"}}"))
+    }
+
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
+        self.serialize_str(&value.to_string())
+    }
+}
+
+/// An array or object being written; `close` ends it (with the `}` of an enclosing variant).
+struct Compound<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+    close: &'static [u8],
+    /// A `RawValue` (or `Number`) whose field is written as it is.
+    verbatim: bool,
+}
+
+impl<'a> Compound<'a> {
+    fn open(out: &'a mut Vec<u8>, open: u8, close: &'static [u8]) -> Self {
+        out.push(open);
+        Compound {
+            out,
+            first: true,
+            close,
+            verbatim: false,
+        }
+    }
+
+    fn comma(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.comma();
+        value.serialize(Writer {
+            out: &mut *self.out,
+        })
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+        if self.verbatim {
+            return value.serialize(Verbatim {
+                out: &mut *self.out,
+            });
+        }
+        self.comma();
+        write_str(self.out, key);
+        self.out.push(b':');
+        value.serialize(Writer {
+            out: &mut *self.out,
+        })
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        self.out.extend_from_slice(self.close);
+        Ok(())
+    }
+}
+
+/// The sequence kinds: each element after a comma.
+macro_rules! sequences {
+    ($($kind:ident::$method:ident),*) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+
+            fn end(self) -> Result<(), Error> {
+                self.finish()
+            }
+        }
+    )*};
+}
+
+sequences!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        self.comma();
+        key.serialize(MapKey {
+            out: &mut *self.out,
+        })?;
+        self.out.push(b':');
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(Writer {
+            out: &mut *self.out,
+        })
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+/// The struct kinds: each field a key and its value.
+macro_rules! structs {
+    ($($kind:ident),*) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.field(key, value)
+            }
+
+            fn end(self) -> Result<(), Error> {
+                self.finish()
+            }
+        }
+    )*};
+}
+
+structs!(SerializeStruct, SerializeStructVariant);
+
+fn key_must_be_a_string() -> Error {
+    Error::custom("key must be a string")
+}
+
+/// An object key: strings as they are; integers, booleans and finite floats quoted, as
+/// serde_json writes them; anything else is an error.
+struct MapKey<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl MapKey<'_> {
+    fn quoted(self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), Error> {
+        self.out.push(b'"');
+        write(self.out);
+        self.out.push(b'"');
+        Ok(())
+    }
+}
+
+macro_rules! integer_keys {
+    ($($method:ident: $t:ty => $write:ident),*) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            self.quoted(|out| {
+                let _ = CompactFormatter.$write(out, v);
+            })
+        }
+    )*};
+}
+
+/// Methods that only refuse, with the error `$error` makes.
+macro_rules! refuse {
+    ($error:ident: $($method:ident($($arg:ty),*) -> $ret:ty;)*) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<$ret, Error> {
+            Err($error())
+        }
+    )*};
+}
+
+/// The associated types of a serializer that takes no compound value.
+macro_rules! no_compounds {
+    () => {
+        type Ok = ();
+        type Error = Error;
+        type SerializeSeq = Impossible<(), Error>;
+        type SerializeTuple = Impossible<(), Error>;
+        type SerializeTupleStruct = Impossible<(), Error>;
+        type SerializeTupleVariant = Impossible<(), Error>;
+        type SerializeMap = Impossible<(), Error>;
+        type SerializeStruct = Impossible<(), Error>;
+        type SerializeStructVariant = Impossible<(), Error>;
+    };
+}
+
+impl ser::Serializer for MapKey<'_> {
+    no_compounds!();
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        write_str(self.out, v);
+        Ok(())
+    }
+
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        write_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.quoted(|out| out.extend_from_slice(if v { b"true" as &[u8] } else { b"false" }))
+    }
+
+    integer_keys!(
+        serialize_i8: i8 => write_i8, serialize_i16: i16 => write_i16,
+        serialize_i32: i32 => write_i32, serialize_i64: i64 => write_i64,
+        serialize_i128: i128 => write_i128, serialize_u8: u8 => write_u8,
+        serialize_u16: u16 => write_u16, serialize_u32: u32 => write_u32,
+        serialize_u64: u64 => write_u64, serialize_u128: u128 => write_u128
+    );
+
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        if !v.is_finite() {
+            return Err(Error::custom(
+                "float key must be finite (got NaN or +/-inf)",
+            ));
+        }
+        self.quoted(|out| write_f32(out, v))
+    }
+
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if !v.is_finite() {
+            return Err(Error::custom(
+                "float key must be finite (got NaN or +/-inf)",
+            ));
+        }
+        self.quoted(|out| write_f64(out, v))
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(key_must_be_a_string())
+    }
+
+    refuse! { key_must_be_a_string:
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_seq(Option<usize>) -> Impossible<(), Error>;
+        serialize_tuple(usize) -> Impossible<(), Error>;
+        serialize_tuple_struct(&'static str, usize) -> Impossible<(), Error>;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Impossible<(), Error>;
+        serialize_map(Option<usize>) -> Impossible<(), Error>;
+        serialize_struct(&'static str, usize) -> Impossible<(), Error>;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Impossible<(), Error>;
+    }
+
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
+        self.serialize_str(&value.to_string())
+    }
+}
+
+/// The field of a `RawValue`: JSON text written as it is.
+struct Verbatim<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+fn not_verbatim() -> Error {
+    Error::custom("expected the JSON text of a raw value")
+}
+
+impl ser::Serializer for Verbatim<'_> {
+    no_compounds!();
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.out.extend_from_slice(v.as_bytes());
+        Ok(())
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Error> {
+        Err(not_verbatim())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(not_verbatim())
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(not_verbatim())
+    }
+
+    refuse! { not_verbatim:
+        serialize_bool(bool) -> ();
+        serialize_i8(i8) -> ();
+        serialize_i16(i16) -> ();
+        serialize_i32(i32) -> ();
+        serialize_i64(i64) -> ();
+        serialize_u8(u8) -> ();
+        serialize_u16(u16) -> ();
+        serialize_u32(u32) -> ();
+        serialize_u64(u64) -> ();
+        serialize_f32(f32) -> ();
+        serialize_f64(f64) -> ();
+        serialize_char(char) -> ();
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_unit_variant(&'static str, u32, &'static str) -> ();
+        serialize_seq(Option<usize>) -> Impossible<(), Error>;
+        serialize_tuple(usize) -> Impossible<(), Error>;
+        serialize_tuple_struct(&'static str, usize) -> Impossible<(), Error>;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Impossible<(), Error>;
+        serialize_map(Option<usize>) -> Impossible<(), Error>;
+        serialize_struct(&'static str, usize) -> Impossible<(), Error>;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Impossible<(), Error>;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde::Serialize;
+
+    use super::to_vec;
+
+    /// Ours and serde_json's text, or both errors.
+    fn same_as_serde_json<T: Serialize + ?Sized>(value: &T) {
+        match (to_vec(value), serde_json::to_vec(value)) {
+            (Ok(ours), Ok(theirs)) => assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs)
+            ),
+            (Err(_), Err(_)) => {}
+            (ours, theirs) => panic!("ours {ours:?}, serde_json {theirs:?}"),
+        }
+    }
+
+    #[derive(Serialize)]
+    enum Shape {
+        Unit,
+        Newtype(u8),
+        Tuple(i32, String),
+        Struct { x: f64, name: Option<String> },
+    }
+
+    #[derive(Serialize)]
+    struct Record<'a> {
+        id: u64,
+        tags: Vec<&'a str>,
+        shapes: Vec<Shape>,
+        #[serde(with = "serde_bytes")]
+        blob: &'a [u8],
+        nothing: (),
+        letter: char,
+        small: f32,
+        big: i128,
+        huge: u128,
+        empty: Vec<u8>,
+        flag: bool,
+    }
+
+    #[test]
+    fn typed_values_are_written_as_serde_json_writes_them() {
+        same_as_serde_json(&Record {
+            id: u64::MAX,
+            tags: vec!["a\"b", "\\", "\u{1}\u{1f}\u{7f}\u{2028}é😀", ""],
+            shapes: vec![
+                Shape::Unit,
+                Shape::Newtype(7),
+                Shape::Tuple(-3, "t\n".into()),
+                Shape::Struct {
+                    x: 1e21,
+                    name: None,
+                },
+                Shape::Struct {
+                    x: f64::NAN,
+                    name: Some("n".into()),
+                },
+            ],
+            blob: &[0, 1, 255],
+            nothing: (),
+            letter: '"',
+            small: 0.1,
+            big: i128::MIN,
+            huge: u128::MAX,
+            empty: Vec::new(),
+            flag: true,
+        });
+        same_as_serde_json(&(1.5e-7, f64::INFINITY, -0.0, 1.0, f32::NAN, 3.4e38f32));
+        same_as_serde_json(&Some(Some(())));
+        same_as_serde_json(&[(); 0]);
+    }
+
+    /// A map given as its entries, so keys need neither `Ord` nor `Hash`.
+    struct Pairs<K, V>(Vec<(K, V)>);
+
+    impl<K: Serialize, V: Serialize> Serialize for Pairs<K, V> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+
+    #[test]
+    fn plain_words_stop_at_the_word_of_every_byte_to_escape() {
+        for byte in 0..=255u8 {
+            for at in 0..40 {
+                let mut text = vec![b'x'; 40];
+                text[at] = byte;
+                let special = byte < 0x20 || byte == b'"' || byte == b'\\';
+                let expected = if special { at / 16 * 16 } else { 32 };
+                let (len, ascii) = super::plain_words(&text);
+                assert_eq!(len, expected, "byte {byte:#x} at {at}");
+                // Only the bytes of the run count; non-ASCII after it is not seen.
+                assert_eq!(ascii, byte < 0x80 || at >= len, "byte {byte:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn map_keys_are_quoted_or_refused_as_serde_json_does() {
+        same_as_serde_json(&BTreeMap::from([(1, "a"), (-2, "b")]));
+        same_as_serde_json(&BTreeMap::from([(true, 1), (false, 2)]));
+        same_as_serde_json(&BTreeMap::from([('k', 1)]));
+        same_as_serde_json(&BTreeMap::from([("k\te", 1)]));
+        same_as_serde_json(&BTreeMap::from([(Some("o"), 1)]));
+        same_as_serde_json(&Pairs(vec![(Shape::Unit, 1)]));
+        same_as_serde_json(&Pairs(vec![(1.5f64, 1), (-0.25, 2)]));
+        same_as_serde_json(&Pairs(vec![(1.5f32, 1)]));
+        same_as_serde_json(&Pairs(vec![(f64::NAN, 1)]));
+        same_as_serde_json(&Pairs(vec![((1, 2), 1)]));
+        same_as_serde_json(&Pairs(vec![(vec![1], 1)]));
+        same_as_serde_json(&Pairs(vec![((), 1)]));
+        same_as_serde_json(&Pairs(vec![(None::<&str>, 1)]));
+        same_as_serde_json(&Pairs(vec![(Shape::Newtype(1), 1)]));
+    }
+
+    #[test]
+    fn raw_json_is_written_as_it_is() {
+        let raw = serde_json::value::RawValue::from_string(r#"{"a": [1, 2]}"#.into()).unwrap();
+        same_as_serde_json(&("x", &raw, 3));
+    }
+
+    /// Any JSON value: every kind of number, strings with the bytes that need escapes and
+    /// characters of every UTF-8 length, nested arrays and objects.
+    pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+            "[\\x00-\\x21\"\\\\a-z\u{80}-\u{10ffff}]{0,40}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+                prop::collection::vec((any::<String>(), inner), 0..8).prop_map(|entries| {
+                    serde_json::Value::Object(entries.into_iter().collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_value_is_written_as_serde_json_writes_it(value in json_value()) {
+            let ours = to_vec(&value).unwrap();
+            prop_assert_eq!(ours, serde_json::to_vec(&value).unwrap());
+        }
+
+        #[test]
+        fn any_string_is_escaped_as_serde_json_escapes_it(s in "[\\x00-\\x7f\u{80}-\u{10ffff}]{0,70}") {
+            prop_assert_eq!(to_vec(&s).unwrap(), serde_json::to_vec(&s).unwrap());
+        }
+
+        #[test]
+        fn any_value_of_ours_is_written_as_serde_json_writes_it(value in json_value()) {
+            let ours: crate::Value = serde_json::from_value(value).unwrap();
+            prop_assert_eq!(to_vec(&ours).unwrap(), serde_json::to_vec(&ours).unwrap());
+        }
+    }
+}
