@@ -207,7 +207,7 @@ fn write_header(
     nsp: &str,
     id: Option<u64>,
 ) -> Result<(), EncodeError> {
-    if !check_namespace(nsp) {
+    if nsp != MAIN_NAMESPACE && !check_namespace(nsp) {
         return Err(EncodeError::InvalidNamespace);
     }
     buf.push(MESSAGE_PREFIX);
@@ -273,18 +273,10 @@ fn finish(mut buf: Vec<u8>, kind: PacketType, sink: Sink) -> Encoded {
 }
 
 /// Appends `n` in decimal.
-fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
-    let start = buf.len();
-    loop {
-        buf.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if let Some(digits) = buf.get_mut(start..) {
-        digits.reverse();
-    }
+fn push_decimal(buf: &mut Vec<u8>, n: u64) {
+    use serde_json::ser::Formatter as _;
+    // Writing to a `Vec` cannot fail.
+    let _ = serde_json::ser::CompactFormatter.write_u64(buf, n);
 }
 
 /// The per-connection decoder of [`JsonParser`]: holds a binary packet while its attachments
