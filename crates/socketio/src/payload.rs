@@ -73,9 +73,12 @@ impl From<RawJson> for Payload {
 pub struct RawJson(Bytes);
 
 impl RawJson {
-    /// Checks that `bytes` hold exactly one JSON value (surrounding whitespace allowed).
+    /// Checks that `bytes` hold exactly one JSON value (surrounding whitespace allowed), in
+    /// UTF-8 (serde_json alone would let invalid UTF-8 inside a string through).
     pub fn from_bytes(bytes: Bytes) -> Result<RawJson, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| <serde_json::Error as serde::de::Error>::custom("invalid UTF-8"))?;
+        let mut de = serde_json::Deserializer::from_str(text);
         de.deserialize_ignored_any(IgnoredAny)?;
         de.end()?;
         Ok(RawJson(bytes))
@@ -147,6 +150,12 @@ mod tests {
         assert!("[1,".parse::<RawJson>().is_err());
         assert!("1 2".parse::<RawJson>().is_err());
         assert!("".parse::<RawJson>().is_err());
+    }
+
+    #[test]
+    fn raw_json_from_bytes_must_be_utf8() {
+        assert!(RawJson::from_bytes(Bytes::from_static(b"[\"\xc3\xa9\"]")).is_ok());
+        assert!(RawJson::from_bytes(Bytes::from_static(b"[\"\xff\"]")).is_err());
     }
 
     #[test]
