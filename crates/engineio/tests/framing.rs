@@ -288,3 +288,29 @@ async fn a_message_larger_than_the_socket_takes_at_once_arrives_whole_and_in_ord
         .expect("no echo of the message after it");
     assert_eq!((opcode, after.as_slice()), (1, &b"4after"[..]));
 }
+
+#[tokio::test]
+async fn packets_queued_together_arrive_whole_and_in_order_when_their_write_is_partial() {
+    // The handler queues 9 MB in four messages at once: the session writes them together in
+    // one vectored write, which the socket cannot take whole, and queues the rest.
+    let mut server =
+        TestServer::start(Config::builder().max_http_buffer_size(16_000_000).build()).await;
+    let mut raw = Raw::open(&server).await;
+    let _sid = session_after(&mut server).await;
+    raw.send(&frame(0x1, true, b"4burst", KEY)).await;
+    for (fill, len) in BURST {
+        let (fin, opcode, data) = raw.next_frame().await.expect("a message of the burst");
+        assert!(fin);
+        assert_eq!(opcode, 2);
+        assert_eq!(data.len(), len);
+        assert!(
+            data.iter().all(|&b| b == fill),
+            "message {fill} came back altered"
+        );
+    }
+    let (_, opcode, end) = raw
+        .next_frame()
+        .await
+        .expect("the last message of the burst");
+    assert_eq!((opcode, end.as_slice()), (1, &b"4end"[..]));
+}

@@ -2,6 +2,7 @@
 //! (`2probe`/`3probe`, then `5`), and the session loop. One task per WebSocket does both
 //! reading and writing, so an idle connection costs one task; the framing is `wsproto`'s.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
@@ -12,7 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use hyper::upgrade::OnUpgrade;
 
-use super::wsproto::{WsConn, WsMessage, WsOut};
+use super::wsproto::{MAX_VECTORED, WsConn, WsMessage, WsOut};
 use crate::config::TransportKind;
 use crate::message::Message;
 use crate::packet::{BASE64, Frame, FrameKind, Packet, decode_text};
@@ -188,7 +189,7 @@ fn run<D: Default + Send + Sync + 'static>(
 ) -> impl Future<Output = ()> + Send {
     async move {
         let supports_binary = socket.supports_binary();
-        let mut batch = std::collections::VecDeque::new();
+        let mut batch = VecDeque::new();
         loop {
             let notified = socket.writer.notified();
             tokio::pin!(notified);
@@ -198,16 +199,7 @@ fn run<D: Default + Send + Sync + 'static>(
                 socket.report_drain();
             }
             if let Some(first) = first {
-                if batch.is_empty() {
-                    // One packet: sent at once if the socket takes it, with no buffer.
-                    send_one(&mut ws, first, supports_binary);
-                } else {
-                    queue(&mut ws, first, supports_binary);
-                }
-                // Everything queued goes out in one write.
-                for frame in batch.drain(..) {
-                    queue(&mut ws, frame, supports_binary);
-                }
+                send_all(&mut ws, first, &mut batch, supports_binary);
                 if !write_queued(&socket, &mut ws).await {
                     socket.finish(CloseReason::TransportError);
                     break;
@@ -286,9 +278,29 @@ async fn write_or_close<D: Default + Send + Sync + 'static>(
     }
 }
 
-/// Sends a packet as a WebSocket frame if the socket takes it at once, else queues it.
-fn send_one(ws: &mut Ws, frame: Frame, supports_binary: bool) {
-    as_ws_out(frame, supports_binary, |out| ws.send_or_queue(out));
+/// Sends the packets taken for the writer, `first` then `batch`, all in one write: straight
+/// to the socket in one vectored write when they are few enough and none needs base64 (no
+/// copy into a buffer), otherwise queued for the flush.
+fn send_all(ws: &mut Ws, first: Frame, batch: &mut VecDeque<Frame>, supports_binary: bool) {
+    let frames = std::iter::once(&first).chain(batch.iter());
+    let direct = batch.len() < MAX_VECTORED
+        && (supports_binary || frames.clone().all(|f| matches!(f.kind, FrameKind::Text(_))));
+    if direct {
+        let mut outs = [WsOut::Text(&[]); MAX_VECTORED];
+        for (out, frame) in outs.iter_mut().zip(frames) {
+            *out = match &frame.kind {
+                FrameKind::Text(text) => WsOut::Text(text),
+                FrameKind::Binary(data) => WsOut::Binary(data),
+            };
+        }
+        ws.send_or_queue(outs.get(..=batch.len()).unwrap_or_default());
+        batch.clear();
+        return;
+    }
+    queue(ws, first, supports_binary);
+    for frame in batch.drain(..) {
+        queue(ws, frame, supports_binary);
+    }
 }
 
 /// Queues a packet as a WebSocket frame.

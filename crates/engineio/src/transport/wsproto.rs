@@ -60,13 +60,27 @@ pub(crate) enum WsMessage {
 }
 
 /// A frame to send.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum WsOut<'a> {
     Text(&'a [u8]),
     /// A text frame made of a one-byte prefix and a body (base64 of binary data).
     TextPrefixed(u8, &'a [u8]),
     Binary(&'a [u8]),
 }
+
+impl<'a> WsOut<'a> {
+    /// The opcode, the one-byte prefix if any, and the body.
+    fn parts(self) -> (u8, Option<u8>, &'a [u8]) {
+        match self {
+            WsOut::Text(text) => (OP_TEXT, None, text),
+            WsOut::TextPrefixed(prefix, body) => (OP_TEXT, Some(prefix), body),
+            WsOut::Binary(data) => (OP_BINARY, None, data),
+        }
+    }
+}
+
+/// The most frames [`WsConn::send_or_queue`] writes in one vectored write; more are queued.
+pub(crate) const MAX_VECTORED: usize = 32;
 
 /// Why reading failed.
 #[derive(Debug)]
@@ -432,42 +446,76 @@ impl WsConn {
         }
     }
 
-    /// Sends one frame: over TCP with nothing else to write, straight to the socket without
-    /// a buffer (header and payload in one vectored write); what the socket does not take
-    /// at once, or any frame otherwise, is queued for [`flush`](Self::flush).
-    pub(crate) fn send_or_queue(&mut self, frame: WsOut<'_>) {
+    /// Sends frames: over TCP with nothing else to write, straight to the socket without a
+    /// buffer (every header and payload in one vectored write); what the socket does not
+    /// take at once, or the frames otherwise (more than [`MAX_VECTORED`]), is queued for
+    /// [`flush`](Self::flush).
+    pub(crate) fn send_or_queue(&mut self, frames: &[WsOut<'_>]) {
         if self.close_sent {
             return;
         }
         let Io::Tcp(io) = &self.io else {
-            return self.queue(frame);
+            return frames.iter().for_each(|frame| self.queue(*frame));
         };
-        if !self.write.is_empty() {
-            return self.queue(frame);
+        if !self.write.is_empty() || frames.len() > MAX_VECTORED {
+            return frames.iter().for_each(|frame| self.queue(*frame));
         }
-        let prefix_byte: [u8; 1];
-        let (opcode, prefix, body): (u8, &[u8], &[u8]) = match frame {
-            WsOut::Text(text) => (OP_TEXT, &[], text),
-            WsOut::TextPrefixed(prefix, body) => {
-                prefix_byte = [prefix];
-                (OP_TEXT, &prefix_byte, body)
+        if let [frame] = frames {
+            // The common case, without the arrays a batch needs.
+            let (opcode, prefix, body) = frame.parts();
+            let prefix = prefix.as_slice();
+            let mut head = [0u8; 10];
+            let head_len = encode_header(&mut head, opcode, prefix.len() + body.len());
+            let head = head.get(..head_len).unwrap_or_default();
+            let pieces = [head, prefix, body];
+            let parts = pieces.map(std::io::IoSlice::new);
+            let written = io.try_write_vectored(&parts).unwrap_or_default();
+            return self.queue_unwritten(pieces, written);
+        }
+        // Each frame's header, with the one-byte prefix of a prefixed text frame after it.
+        let mut heads = [([0u8; 11], 0usize); MAX_VECTORED];
+        for (frame, (head, len)) in frames.iter().zip(heads.iter_mut()) {
+            let (opcode, prefix, body) = frame.parts();
+            let mut header = [0u8; 10];
+            let n = encode_header(
+                &mut header,
+                opcode,
+                usize::from(prefix.is_some()) + body.len(),
+            );
+            for (to, from) in head
+                .iter_mut()
+                .zip(header.iter().take(n).chain(prefix.iter()))
+            {
+                *to = *from;
             }
-            WsOut::Binary(data) => (OP_BINARY, &[], data),
-        };
-        let mut head = [0u8; 10];
-        let head_len = encode_header(&mut head, opcode, prefix.len() + body.len());
-        let head = head.get(..head_len).unwrap_or_default();
-        let parts = [
-            std::io::IoSlice::new(head),
-            std::io::IoSlice::new(prefix),
-            std::io::IoSlice::new(body),
-        ];
-        let mut written = io.try_write_vectored(&parts).unwrap_or_default();
-        // What was not written is queued; an error shows again on the flush.
-        for part in [head, prefix, body] {
-            let skip = written.min(part.len());
+            *len = n + usize::from(prefix.is_some());
+        }
+        let mut parts = [std::io::IoSlice::new(&[]); 2 * MAX_VECTORED];
+        let pieces = frames
+            .iter()
+            .zip(heads.iter())
+            .flat_map(|(frame, (head, len))| {
+                [head.get(..*len).unwrap_or_default(), frame.parts().2]
+            });
+        for (part, piece) in parts.iter_mut().zip(pieces.clone()) {
+            *part = std::io::IoSlice::new(piece);
+        }
+        let used = parts.get(..2 * frames.len()).unwrap_or_default();
+        let written = io.try_write_vectored(used).unwrap_or_default();
+        self.queue_unwritten(pieces, written);
+    }
+
+    /// Queues what a vectored write of `pieces` did not write (it wrote `written` bytes); an
+    /// error shows again on the flush.
+    fn queue_unwritten<'p>(
+        &mut self,
+        pieces: impl IntoIterator<Item = &'p [u8]>,
+        mut written: usize,
+    ) {
+        for piece in pieces {
+            let skip = written.min(piece.len());
             written -= skip;
-            if let Some(rest) = part.get(skip..)
+            if let Some(rest) = piece.get(skip..)
                 && !rest.is_empty()
             {
                 self.write.extend_from_slice(rest);

@@ -22,7 +22,12 @@ pub enum Event {
     Close(Sid, CloseReason),
 }
 
-/// Echoes every message; `server-close` closes the session instead.
+/// The messages a `burst` message gets back, queued at once so the session's writer takes
+/// them together: three binary messages of 3 MB (more than a loopback socket takes at once),
+/// each filled with its index, then `4end`.
+pub const BURST: [(u8, usize); 3] = [(1, 3_000_000), (2, 3_000_000), (3, 3_000_000)];
+
+/// Echoes every message; `server-close` closes the session instead, `burst` gets [`BURST`].
 pub struct Recorder(pub mpsc::UnboundedSender<Event>);
 
 impl Handler for Recorder {
@@ -36,6 +41,12 @@ impl Handler for Recorder {
         let _ = self.0.send(Event::Message(socket.id(), message.clone()));
         match &message {
             Message::Text(t) if t == "server-close" => socket.close(),
+            Message::Text(t) if t == "burst" => {
+                for (fill, len) in BURST {
+                    let _ = socket.send(Message::Binary(vec![fill; len].into()));
+                }
+                let _ = socket.send(Message::Text("end".into()));
+            }
             _ => {
                 let _ = socket.send(message);
             }

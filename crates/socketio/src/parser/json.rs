@@ -257,19 +257,22 @@ fn join_args(buf: &mut Vec<u8>, at: usize) -> Result<(), EncodeError> {
 /// Completes a packet written with a plain header: when the arguments held binary, the type
 /// becomes binary and the attachment count is inserted after it. This moves the text by a few
 /// bytes, which only binary packets pay; plain packets are written in one pass.
-fn finish(mut buf: Vec<u8>, kind: PacketType, sink: Sink) -> Encoded {
+fn finish(buf: Vec<u8>, kind: PacketType, sink: Sink) -> Encoded {
     let attachments = sink.into_collected();
-    if !attachments.is_empty() {
-        if let Some(type_byte) = buf.get_mut(1) {
-            *type_byte = kind.with_binary().as_ascii();
-        }
-        let mut count = Vec::with_capacity(4);
-        push_decimal(&mut count, attachments.len() as u64);
-        count.push(b'-');
-        // Index 2 is just after `4<type>`, which the header always wrote.
-        buf.splice(2..2, count);
+    if attachments.is_empty() {
+        return Encoded::text_and_attachments(Bytes::from(buf), attachments);
     }
-    Encoded::text_and_attachments(Bytes::from(buf), attachments)
+    // `4<type>`, which the header always wrote, then the count: copied once into a buffer of
+    // the exact size (a `Bytes` made of it needs no shared count).
+    let count = attachments.len() as u64;
+    let digits = count.checked_ilog10().unwrap_or(0) as usize + 1;
+    let mut text = Vec::with_capacity(buf.len() + digits + 1);
+    text.push(MESSAGE_PREFIX);
+    text.push(kind.with_binary().as_ascii());
+    push_decimal(&mut text, count);
+    text.push(b'-');
+    text.extend_from_slice(buf.get(2..).unwrap_or_default());
+    Encoded::text_and_attachments(Bytes::from(text), attachments)
 }
 
 /// Appends `n` in decimal.
