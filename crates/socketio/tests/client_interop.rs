@@ -254,7 +254,8 @@ async fn recovery(parser: &str) {
     proxy.cut();
     notes.disconnected("/").await;
     let mut gone = false;
-    for _ in 0..200 {
+    // Up to 30 s: on a loaded machine Node's server can take seconds to see the cut.
+    for _ in 0..600 {
         let in_room = within(subject_room_members(&server, options())).await;
         if in_room.is_empty() {
             gone = true;
