@@ -454,12 +454,10 @@ impl WsConn {
         if self.close_sent {
             return;
         }
-        let Io::Tcp(io) = &self.io else {
-            return frames.iter().for_each(|frame| self.queue(*frame));
+        let io = match &self.io {
+            Io::Tcp(io) if self.write.is_empty() && frames.len() <= MAX_VECTORED => io,
+            _ => return frames.iter().for_each(|frame| self.queue(*frame)),
         };
-        if !self.write.is_empty() || frames.len() > MAX_VECTORED {
-            return frames.iter().for_each(|frame| self.queue(*frame));
-        }
         if let [frame] = frames {
             // The common case, without the arrays a batch needs.
             let (opcode, prefix, body) = frame.parts();

@@ -8,7 +8,6 @@
 
 use smol_str::SmolStr;
 
-use super::RESERVED_EVENTS;
 use crate::json_text::plain_words;
 
 /// The event name (for an event) or nothing, when `json` is valid and plain enough; `None`
@@ -23,16 +22,15 @@ pub(super) fn check(json: &[u8], event: bool) -> Option<Option<SmolStr>> {
             return None;
         }
         let start = scan.at + 1;
-        let (escaped, _) = scan.string()?;
-        if escaped {
+        if scan.string()? {
             // serde_json unescapes it.
             return None;
         }
-        let name = json.get(start..scan.at - 1)?;
-        if RESERVED_EVENTS.iter().any(|r| r.as_bytes() == name) {
+        let name = std::str::from_utf8(json.get(start..scan.at - 1)?).ok()?;
+        if super::is_reserved_event(name) {
             return None;
         }
-        let name = SmolStr::new(std::str::from_utf8(name).ok()?);
+        let name = SmolStr::new(name);
         scan.rest(Nesting::inside_array())?;
         Some(name)
     } else {
@@ -234,8 +232,8 @@ impl Scanner<'_> {
     }
 
     /// A string, at its opening quote; leaves `at` after the closing one. Returns whether it
-    /// holds an escape and whether it is ASCII.
-    fn string(&mut self) -> Option<(bool, bool)> {
+    /// holds an escape.
+    fn string(&mut self) -> Option<bool> {
         let b = self.b;
         let start = self.at + 1;
         let mut at = start;
@@ -277,7 +275,7 @@ impl Scanner<'_> {
             std::str::from_utf8(b.get(start..at)?).ok()?;
         }
         self.at = at + 1;
-        Some((escaped, ascii))
+        Some(escaped)
     }
 
     /// An escape, at its backslash.
