@@ -44,6 +44,8 @@ mod json_text;
 mod packet;
 pub mod parser;
 mod payload;
+#[cfg(any(feature = "server", feature = "client"))]
+mod send_once;
 #[cfg(feature = "server")]
 pub mod server;
 mod validate;

@@ -2,11 +2,11 @@
 //! asked for with it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use super::socket::SocketShared;
+use crate::send_once::SendOnce;
 use crate::{EncodeError, Packet, Value};
 
 /// An event received from the server.
@@ -30,7 +30,7 @@ impl Event {
         let ack = packet.id().map(|id| AckSender {
             socket: Arc::clone(socket),
             id,
-            sent: Arc::new(AtomicBool::new(false)),
+            sent: SendOnce::new(),
         });
         Event { packet, ack }
     }
@@ -77,7 +77,7 @@ impl Event {
 pub struct AckSender {
     socket: Arc<SocketShared>,
     id: u64,
-    sent: Arc<AtomicBool>,
+    sent: SendOnce,
 }
 
 impl std::fmt::Debug for AckSender {
@@ -91,7 +91,7 @@ impl AckSender {
     /// `&()` for none): the arguments the server's callback receives; `bytes::Bytes` values
     /// anywhere inside go as binary.
     pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EncodeError> {
-        if self.sent.swap(true, Ordering::AcqRel) {
+        if !self.sent.take() {
             return Ok(());
         }
         let encoded = self

@@ -2,12 +2,12 @@
 //! [`AckResponse`] / [`AckError`] are what the server gets back for its own requests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::socket::Socket;
+use crate::send_once::SendOnce;
 use crate::{EncodeError, Packet, Value};
 
 /// The client asked for an acknowledgement of its event: answer it once with
@@ -16,7 +16,7 @@ use crate::{EncodeError, Packet, Value};
 pub struct AckSender {
     socket: Arc<Socket>,
     id: u64,
-    sent: Arc<AtomicBool>,
+    sent: SendOnce,
 }
 
 impl std::fmt::Debug for AckSender {
@@ -30,7 +30,7 @@ impl AckSender {
         AckSender {
             socket,
             id,
-            sent: Arc::new(AtomicBool::new(false)),
+            sent: SendOnce::new(),
         }
     }
 
@@ -38,7 +38,7 @@ impl AckSender {
     /// the arguments the client's callback receives. Binary values (`bytes::Bytes`) become
     /// attachments.
     pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EncodeError> {
-        if self.sent.swap(true, Ordering::AcqRel) {
+        if !self.sent.take() {
             return Ok(());
         }
         let encoded =
