@@ -6,6 +6,7 @@
 
 use base64::Engine as _;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
 
 use crate::message::{Message, Str};
 
@@ -163,6 +164,15 @@ impl Frame {
         Some(Frame::new(FrameKind::Text(encoded)))
     }
 
+    /// [`from_encoded_message`](Frame::from_encoded_message) for text already known to be
+    /// UTF-8 by its type, which needs no second check.
+    pub fn from_encoded_text(encoded: ByteString) -> Option<Self> {
+        if !encoded.starts_with('4') {
+            return None;
+        }
+        Some(Frame::new(FrameKind::Text(encoded.into_bytes())))
+    }
+
     pub(crate) const fn static_text(text: &'static str) -> Self {
         Frame::new(FrameKind::Text(Bytes::from_static(text.as_bytes())))
     }
@@ -288,6 +298,9 @@ mod tests {
     fn encoded_messages_must_start_with_the_message_type() {
         assert!(Frame::from_encoded_message(text("4abc")).is_some());
         assert!(Frame::from_encoded_message(text("2")).is_none());
+        assert!(Frame::from_encoded_text(ByteString::from("4é")).is_some());
+        assert!(Frame::from_encoded_text(ByteString::from("2")).is_none());
+        assert!(Frame::from_encoded_text(ByteString::new()).is_none());
         assert!(Frame::from_encoded_message(Bytes::from_static(&[b'4', 0xff])).is_none());
     }
 }

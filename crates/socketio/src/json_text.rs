@@ -12,6 +12,9 @@ use std::fmt::Display;
 use serde::ser::{self, Error as _, Impossible, Serialize};
 use serde_json::ser::{CompactFormatter, Formatter as _};
 
+// The text is written into a `String`: every piece written is either ASCII or a whole `&str`,
+// so it is UTF-8 by construction and its users need not check it again.
+
 type Error = serde_json::Error;
 
 /// The struct names serde_json gives `RawValue` and `Number` (with `arbitrary_precision`): their
@@ -22,13 +25,13 @@ const VERBATIM_TOKENS: [&str; 2] = [
 ];
 
 /// Appends the JSON text of `value` to `out`.
-pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
     value.serialize(Writer { out })
 }
 
 /// The JSON text of `value`.
-pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(64);
+pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    let mut out = String::with_capacity(64);
     to_writer(&mut out, value)?;
     Ok(out)
 }
@@ -61,42 +64,39 @@ pub(crate) fn plain_words(bytes: &[u8]) -> (usize, bool) {
     (len, seen & HIGH_BITS == 0)
 }
 
-/// The escape serde_json writes for `byte`, if it needs one: the short forms, then `\u00XX`
-/// (lower-case hex) for the other control characters.
-fn escape_of(byte: u8) -> Option<&'static [u8]> {
+/// Appends the escape serde_json writes for `byte`, if it needs one: the
+/// short forms, then `\u00XX` (lower-case hex) for the other control characters.
+fn push_escape(out: &mut String, byte: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "evaluated by the compiler, which refuses an index out of bounds"
-    )]
-    const CONTROL: [[u8; 6]; 32] = {
-        let mut table = [[0u8; 6]; 32];
-        let mut i = 0;
-        while i < 32 {
-            table[i] = [b'\\', b'u', b'0', b'0', HEX[i >> 4], HEX[i & 0xf]];
-            i += 1;
+    let short = match byte {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0..0x20 => {
+            out.push_str("\\u00");
+            for digit in [byte >> 4, byte & 0xf] {
+                out.push(char::from(
+                    HEX.get(usize::from(digit)).copied().unwrap_or(b'0'),
+                ));
+            }
+            return;
         }
-        table
+        _ => return,
     };
-    Some(match byte {
-        b'"' => b"\\\"",
-        b'\\' => b"\\\\",
-        0x08 => b"\\b",
-        0x0c => b"\\f",
-        b'\n' => b"\\n",
-        b'\r' => b"\\r",
-        b'\t' => b"\\t",
-        0..0x20 => CONTROL.get(usize::from(byte))?,
-        _ => return None,
-    })
+    out.push_str(short);
 }
 
 /// Writes `s` as a JSON string.
-fn write_str(out: &mut Vec<u8>, s: &str) {
+fn write_str(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    // `copied`: the first byte of `s` not yet written.
+    out.push('"');
+    // `copied`: the first byte of `s` not yet written. Pieces end at a byte to escape, which
+    // is ASCII, so every piece is whole characters.
     let mut copied = 0;
     let mut at = 0;
     loop {
@@ -107,46 +107,57 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
             break;
         }
         for (i, byte) in word.iter().take(16).enumerate() {
-            if let Some(escape) = escape_of(*byte) {
-                out.extend_from_slice(bytes.get(copied..at + i).unwrap_or_default());
-                out.extend_from_slice(escape);
+            if *byte < 0x20 || matches!(byte, b'"' | b'\\') {
+                out.push_str(s.get(copied..at + i).unwrap_or_default());
+                push_escape(out, *byte);
                 copied = at + i + 1;
             }
         }
         at += word.len().min(16);
     }
-    out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
-    out.push(b'"');
+    out.push_str(s.get(copied..).unwrap_or_default());
+    out.push('"');
 }
 
-// Numbers go through serde_json's own formatter, so they are written exactly as the
-// serde_json in use writes them. Writing to a `Vec` cannot fail.
-
-fn write_f64(out: &mut Vec<u8>, f: f64) {
-    if f.is_finite() {
-        let _ = CompactFormatter.write_f64(out, f);
-    } else {
-        out.extend_from_slice(b"null");
+/// Appends the ASCII text serde_json's formatter writes for a number (at most 40 bytes).
+fn push_formatted(out: &mut String, write: impl FnOnce(&mut &mut [u8]) -> std::io::Result<()>) {
+    let mut buf = [0u8; 48];
+    let mut rest = &mut buf[..];
+    let _ = write(&mut rest);
+    let written = 48 - rest.len();
+    if let Some(text) = buf.get(..written).and_then(|b| std::str::from_utf8(b).ok()) {
+        out.push_str(text);
     }
 }
 
-fn write_f32(out: &mut Vec<u8>, f: f32) {
+// Numbers are written exactly as the serde_json in use writes them: integers by `itoa`, as
+// serde_json does, floats by serde_json's own formatter.
+
+fn write_f64(out: &mut String, f: f64) {
     if f.is_finite() {
-        let _ = CompactFormatter.write_f32(out, f);
+        push_formatted(out, |w| CompactFormatter.write_f64(w, f));
     } else {
-        out.extend_from_slice(b"null");
+        out.push_str("null");
+    }
+}
+
+fn write_f32(out: &mut String, f: f32) {
+    if f.is_finite() {
+        push_formatted(out, |w| CompactFormatter.write_f32(w, f));
+    } else {
+        out.push_str("null");
     }
 }
 
 /// The serializer of one value.
 struct Writer<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
 }
 
 macro_rules! integers {
-    ($($method:ident: $t:ty => $write:ident),*) => {$(
+    ($($method:ident: $t:ty),*) => {$(
         fn $method(self, v: $t) -> Result<(), Error> {
-            let _ = CompactFormatter.$write(self.out, v);
+            self.out.push_str(itoa::Buffer::new().format(v));
             Ok(())
         }
     )*};
@@ -164,17 +175,16 @@ impl<'a> ser::Serializer for Writer<'a> {
     type SerializeStructVariant = Compound<'a>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.out
-            .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
+        self.out.push_str(if v { "true" } else { "false" });
         Ok(())
     }
 
     integers!(
-        serialize_i8: i8 => write_i8, serialize_i16: i16 => write_i16,
-        serialize_i32: i32 => write_i32, serialize_i64: i64 => write_i64,
-        serialize_i128: i128 => write_i128, serialize_u8: u8 => write_u8,
-        serialize_u16: u16 => write_u16, serialize_u32: u32 => write_u32,
-        serialize_u64: u64 => write_u64, serialize_u128: u128 => write_u128
+        serialize_i8: i8, serialize_i16: i16,
+        serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8,
+        serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128
     );
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
@@ -199,14 +209,14 @@ impl<'a> ser::Serializer for Writer<'a> {
 
     /// An array of numbers, as serde_json writes bytes.
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.out.push(b'[');
+        self.out.push('[');
         for (i, byte) in v.iter().enumerate() {
             if i > 0 {
-                self.out.push(b',');
+                self.out.push(',');
             }
-            let _ = CompactFormatter.write_u8(self.out, *byte);
+            self.out.push_str(itoa::Buffer::new().format(*byte));
         }
-        self.out.push(b']');
+        self.out.push(']');
         Ok(())
     }
 
@@ -219,7 +229,7 @@ impl<'a> ser::Serializer for Writer<'a> {
     }
 
     fn serialize_unit(self) -> Result<(), Error> {
-        self.out.extend_from_slice(b"null");
+        self.out.push_str("null");
         Ok(())
     }
 
@@ -251,18 +261,18 @@ impl<'a> ser::Serializer for Writer<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.out.push(b'{');
+        self.out.push('{');
         write_str(self.out, variant);
-        self.out.push(b':');
+        self.out.push(':');
         value.serialize(Writer {
             out: &mut *self.out,
         })?;
-        self.out.push(b'}');
+        self.out.push('}');
         Ok(())
     }
 
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a>, Error> {
-        Ok(Compound::open(self.out, b'[', b"]"))
+        Ok(Compound::open(self.out, '[', "]"))
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Error> {
@@ -284,14 +294,14 @@ impl<'a> ser::Serializer for Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, Error> {
-        self.out.push(b'{');
+        self.out.push('{');
         write_str(self.out, variant);
-        self.out.push(b':');
-        Ok(Compound::open(self.out, b'[', b"]}"))
+        self.out.push(':');
+        Ok(Compound::open(self.out, '[', "]}"))
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>, Error> {
-        Ok(Compound::open(self.out, b'{', b"}"))
+        Ok(Compound::open(self.out, '{', "}"))
     }
 
     fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'a>, Error> {
@@ -299,7 +309,7 @@ impl<'a> ser::Serializer for Writer<'a> {
             return Ok(Compound {
                 out: self.out,
                 first: true,
-                close: b"",
+                close: "",
                 verbatim: true,
             });
         }
@@ -313,10 +323,10 @@ impl<'a> ser::Serializer for Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, Error> {
-        self.out.push(b'{');
+        self.out.push('{');
         write_str(self.out, variant);
-        self.out.push(b':');
-        Ok(Compound::open(self.out, b'{', b"}}"))
+        self.out.push(':');
+        Ok(Compound::open(self.out, '{', "}}"))
     }
 
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
@@ -326,15 +336,15 @@ impl<'a> ser::Serializer for Writer<'a> {
 
 /// An array or object being written; `close` ends it (with the `}` of an enclosing variant).
 struct Compound<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     first: bool,
-    close: &'static [u8],
+    close: &'static str,
     /// A `RawValue` (or `Number`) whose field is written as it is.
     verbatim: bool,
 }
 
 impl<'a> Compound<'a> {
-    fn open(out: &'a mut Vec<u8>, open: u8, close: &'static [u8]) -> Self {
+    fn open(out: &'a mut String, open: char, close: &'static str) -> Self {
         out.push(open);
         Compound {
             out,
@@ -346,7 +356,7 @@ impl<'a> Compound<'a> {
 
     fn comma(&mut self) {
         if !self.first {
-            self.out.push(b',');
+            self.out.push(',');
         }
         self.first = false;
     }
@@ -366,14 +376,14 @@ impl<'a> Compound<'a> {
         }
         self.comma();
         write_str(self.out, key);
-        self.out.push(b':');
+        self.out.push(':');
         value.serialize(Writer {
             out: &mut *self.out,
         })
     }
 
     fn finish(self) -> Result<(), Error> {
-        self.out.extend_from_slice(self.close);
+        self.out.push_str(self.close);
         Ok(())
     }
 }
@@ -412,7 +422,7 @@ impl ser::SerializeMap for Compound<'_> {
         key.serialize(MapKey {
             out: &mut *self.out,
         })?;
-        self.out.push(b':');
+        self.out.push(':');
         Ok(())
     }
 
@@ -458,24 +468,22 @@ fn key_must_be_a_string() -> Error {
 /// An object key: strings as they are; integers, booleans and finite floats quoted, as
 /// serde_json writes them; anything else is an error.
 struct MapKey<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
 }
 
 impl MapKey<'_> {
-    fn quoted(self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), Error> {
-        self.out.push(b'"');
+    fn quoted(self, write: impl FnOnce(&mut String)) -> Result<(), Error> {
+        self.out.push('"');
         write(self.out);
-        self.out.push(b'"');
+        self.out.push('"');
         Ok(())
     }
 }
 
 macro_rules! integer_keys {
-    ($($method:ident: $t:ty => $write:ident),*) => {$(
+    ($($method:ident: $t:ty),*) => {$(
         fn $method(self, v: $t) -> Result<(), Error> {
-            self.quoted(|out| {
-                let _ = CompactFormatter.$write(out, v);
-            })
+            self.quoted(|out| out.push_str(itoa::Buffer::new().format(v)))
         }
     )*};
 }
@@ -518,15 +526,15 @@ impl ser::Serializer for MapKey<'_> {
     }
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.quoted(|out| out.extend_from_slice(if v { b"true" as &[u8] } else { b"false" }))
+        self.quoted(|out| out.push_str(if v { "true" } else { "false" }))
     }
 
     integer_keys!(
-        serialize_i8: i8 => write_i8, serialize_i16: i16 => write_i16,
-        serialize_i32: i32 => write_i32, serialize_i64: i64 => write_i64,
-        serialize_i128: i128 => write_i128, serialize_u8: u8 => write_u8,
-        serialize_u16: u16 => write_u16, serialize_u32: u32 => write_u32,
-        serialize_u64: u64 => write_u64, serialize_u128: u128 => write_u128
+        serialize_i8: i8, serialize_i16: i16,
+        serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8,
+        serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128
     );
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
@@ -599,7 +607,7 @@ impl ser::Serializer for MapKey<'_> {
 
 /// The field of a `RawValue`: JSON text written as it is.
 struct Verbatim<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
 }
 
 fn not_verbatim() -> Error {
@@ -610,7 +618,7 @@ impl ser::Serializer for Verbatim<'_> {
     no_compounds!();
 
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.out.extend_from_slice(v.as_bytes());
+        self.out.push_str(v);
         Ok(())
     }
 
@@ -671,15 +679,12 @@ pub(crate) mod tests {
     use proptest::prelude::*;
     use serde::Serialize;
 
-    use super::to_vec;
+    use super::to_string;
 
     /// Ours and serde_json's text, or both errors.
     fn same_as_serde_json<T: Serialize + ?Sized>(value: &T) {
-        match (to_vec(value), serde_json::to_vec(value)) {
-            (Ok(ours), Ok(theirs)) => assert_eq!(
-                String::from_utf8_lossy(&ours),
-                String::from_utf8_lossy(&theirs)
-            ),
+        match (to_string(value), serde_json::to_string(value)) {
+            (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs),
             (Err(_), Err(_)) => {}
             (ours, theirs) => panic!("ours {ours:?}, serde_json {theirs:?}"),
         }
@@ -815,19 +820,19 @@ pub(crate) mod tests {
     proptest! {
         #[test]
         fn any_json_value_is_written_as_serde_json_writes_it(value in json_value()) {
-            let ours = to_vec(&value).unwrap();
-            prop_assert_eq!(ours, serde_json::to_vec(&value).unwrap());
+            let ours = to_string(&value).unwrap();
+            prop_assert_eq!(ours, serde_json::to_string(&value).unwrap());
         }
 
         #[test]
         fn any_string_is_escaped_as_serde_json_escapes_it(s in "[\\x00-\\x7f\u{80}-\u{10ffff}]{0,70}") {
-            prop_assert_eq!(to_vec(&s).unwrap(), serde_json::to_vec(&s).unwrap());
+            prop_assert_eq!(to_string(&s).unwrap(), serde_json::to_string(&s).unwrap());
         }
 
         #[test]
         fn any_value_of_ours_is_written_as_serde_json_writes_it(value in json_value()) {
             let ours: crate::Value = serde_json::from_value(value).unwrap();
-            prop_assert_eq!(to_vec(&ours).unwrap(), serde_json::to_vec(&ours).unwrap());
+            prop_assert_eq!(to_string(&ours).unwrap(), serde_json::to_string(&ours).unwrap());
         }
     }
 }

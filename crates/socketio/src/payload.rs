@@ -89,7 +89,7 @@ impl RawJson {
     pub fn from_serialize<T: serde::Serialize + ?Sized>(
         value: &T,
     ) -> Result<RawJson, serde_json::Error> {
-        crate::json_text::to_vec(value).map(|v| RawJson(Bytes::from(v)))
+        crate::json_text::to_string(value).map(|v| RawJson(Bytes::from(v)))
     }
 
     /// Wraps bytes the caller has already checked.

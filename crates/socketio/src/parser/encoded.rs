@@ -1,6 +1,7 @@
 //! [`Encoded`]: a packet ready for the wire, encoded once and shared by every recipient.
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 /// The Engine.IO `message` packet type, which prefixes every text message on the wire.
 pub(crate) const MESSAGE_PREFIX: u8 = b'4';
@@ -29,15 +30,15 @@ pub(crate) const MESSAGE_PREFIX: u8 = b'4';
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {
-    /// `4` + the text packet.
-    text: Option<Bytes>,
+    /// `4` + the text packet, UTF-8 by its type, so Engine.IO need not check it again.
+    text: Option<ByteString>,
     binaries: Vec<Bytes>,
 }
 
 impl Encoded {
     /// A text packet (which must start with the `4` prefix) and its attachments.
     pub(crate) fn text_and_attachments(
-        text_with_prefix: Bytes,
+        text_with_prefix: ByteString,
         attachments: Vec<Bytes>,
     ) -> Encoded {
         Encoded {
@@ -58,13 +59,13 @@ impl Encoded {
     /// The text message as it goes on an Engine.IO v4 transport: `4` followed by the Socket.IO
     /// text packet (e.g. `42["hi"]`). `None` for a parser that writes only binary.
     pub fn text_with_prefix(&self) -> Option<&Bytes> {
-        self.text.as_ref()
+        self.text.as_ref().map(ByteString::as_bytes)
     }
 
     /// The Socket.IO text packet without the Engine.IO prefix (e.g. `2["hi"]`); a slice of the
     /// same bytes, no copy.
     pub fn text(&self) -> Option<Bytes> {
-        self.text.as_ref().map(|t| t.slice(1..))
+        self.text.as_ref().map(|t| t.as_bytes().slice(1..))
     }
 
     /// The binary messages that follow the text (attachments), or the whole packet for a
@@ -80,7 +81,7 @@ impl Encoded {
 
     /// Total size of the messages in bytes (text counted with its prefix).
     pub fn len(&self) -> usize {
-        self.text.as_ref().map_or(0, Bytes::len)
+        self.text.as_ref().map_or(0, |t| t.len())
             + self.binaries.iter().map(Bytes::len).sum::<usize>()
     }
 
@@ -91,6 +92,12 @@ impl Encoded {
 
     /// The parts: the text with its `4` prefix, and the binary messages.
     pub fn into_parts(self) -> (Option<Bytes>, Vec<Bytes>) {
+        (self.text.map(ByteString::into_bytes), self.binaries)
+    }
+
+    /// The parts, the text as UTF-8 text.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn into_text_parts(self) -> (Option<ByteString>, Vec<Bytes>) {
         (self.text, self.binaries)
     }
 }

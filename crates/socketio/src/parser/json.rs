@@ -77,15 +77,16 @@ impl Parser for JsonParser {
         let (nsp, id) = (packet.nsp().as_str(), packet.id());
         match packet.payload() {
             None => {
-                let mut buf = Vec::with_capacity(8 + nsp.len());
+                let mut buf = String::with_capacity(8 + nsp.len());
                 write_header(&mut buf, kind, 0, nsp, id)?;
-                Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
+                Ok(Encoded::text_and_attachments(buf.into(), Vec::new()))
             }
             Some(Payload::Json(raw)) => {
-                let mut buf = Vec::with_capacity(24 + nsp.len() + raw.as_bytes().len());
+                let raw = raw.as_str();
+                let mut buf = String::with_capacity(24 + nsp.len() + raw.len());
                 write_header(&mut buf, kind, 0, nsp, id)?;
-                buf.extend_from_slice(raw.as_bytes());
-                Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
+                buf.push_str(raw);
+                Ok(Encoded::text_and_attachments(buf.into(), Vec::new()))
             }
             Some(Payload::Value(value)) if kind.is_event() || kind.is_ack() => {
                 // Gather the buffers first (no copy), so the header can announce their count.
@@ -109,7 +110,7 @@ impl Parser for JsonParser {
                     attachments.len(),
                     "placeholders follow the gathering order"
                 );
-                Ok(Encoded::text_and_attachments(Bytes::from(buf), attachments))
+                Ok(Encoded::text_and_attachments(buf.into(), attachments))
             }
             Some(Payload::Value(value)) => {
                 // Only events and acks carry attachments (as in socket.io-parser); binary
@@ -118,7 +119,7 @@ impl Parser for JsonParser {
                     write_header(buf, kind, 0, nsp, id)?;
                     Ok(crate::json_text::to_writer(buf, value)?)
                 })?;
-                Ok(Encoded::text_and_attachments(Bytes::from(buf), Vec::new()))
+                Ok(Encoded::text_and_attachments(buf.into(), Vec::new()))
             }
         }
     }
@@ -133,7 +134,7 @@ impl Parser for JsonParser {
         let sink = Sink::collecting();
         let buf = write_packet(|buf| {
             write_header(buf, PacketType::Event, 0, nsp, id)?;
-            buf.push(b'[');
+            buf.push('[');
             crate::json_text::to_writer(buf, event)?;
             let args_at = buf.len();
             write_args(buf, args, &sink)?;
@@ -154,13 +155,13 @@ impl Parser for JsonParser {
             let args_at = buf.len();
             write_args(buf, args, &sink)?;
             match buf.get(args_at..) {
-                Some(b"null") => {
+                Some("null") => {
                     // `()` (or `None`): no arguments.
                     buf.truncate(args_at);
-                    buf.extend_from_slice(b"[]");
+                    buf.push_str("[]");
                     Ok(())
                 }
-                Some([b'[', ..]) => Ok(()),
+                Some(args) if args.starts_with('[') => Ok(()),
                 _ => Err(EncodeError::ArgsNotASequence),
             }
         })?;
@@ -172,7 +173,7 @@ thread_local! {
     /// The buffer each thread writes packets into before copying them out at their exact
     /// size: a long packet costs no growth steps, and an exact `Vec` becomes `Bytes` without
     /// a shared count.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// A scratch buffer that grew past this is released after use instead of kept by its thread.
@@ -180,20 +181,20 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// The packet `write` writes, at its exact size.
 fn write_packet(
-    write: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
-) -> Result<Vec<u8>, EncodeError> {
+    write: impl FnOnce(&mut String) -> Result<(), EncodeError>,
+) -> Result<String, EncodeError> {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut buf) => {
             buf.clear();
-            let written = write(&mut buf).map(|()| buf.to_vec());
+            let written = write(&mut buf).map(|()| buf.as_str().to_owned());
             if buf.capacity() > SCRATCH_KEEP {
-                *buf = Vec::new();
+                *buf = String::new();
             }
             written
         }
         // A `Serialize` that encodes a packet of its own while being written.
         Err(_) => {
-            let mut buf = Vec::with_capacity(64);
+            let mut buf = String::with_capacity(64);
             write(&mut buf).map(|()| buf)
         }
     })
@@ -201,7 +202,7 @@ fn write_packet(
 
 /// Writes `4<type>[<attachments>-][<nsp>,][<id>]`.
 fn write_header(
-    buf: &mut Vec<u8>,
+    buf: &mut String,
     kind: PacketType,
     attachments: usize,
     nsp: &str,
@@ -210,15 +211,15 @@ fn write_header(
     if nsp != MAIN_NAMESPACE && !check_namespace(nsp) {
         return Err(EncodeError::InvalidNamespace);
     }
-    buf.push(MESSAGE_PREFIX);
-    buf.push(kind.as_ascii());
+    buf.push(char::from(MESSAGE_PREFIX));
+    buf.push(char::from(kind.as_ascii()));
     if kind.is_binary() {
         push_decimal(buf, attachments as u64);
-        buf.push(b'-');
+        buf.push('-');
     }
     if nsp != MAIN_NAMESPACE {
-        buf.extend_from_slice(nsp.as_bytes());
-        buf.push(b',');
+        buf.push_str(nsp);
+        buf.push(',');
     }
     if let Some(id) = id {
         push_decimal(buf, id);
@@ -228,7 +229,7 @@ fn write_header(
 
 /// Writes `args` (a sequence, or `()`) with binary replaced by placeholders recorded in `sink`.
 fn write_args<T: Serialize + ?Sized>(
-    buf: &mut Vec<u8>,
+    buf: &mut String,
     args: &T,
     sink: &Sink,
 ) -> Result<(), EncodeError> {
@@ -238,16 +239,14 @@ fn write_args<T: Serialize + ?Sized>(
 
 /// Turns the serialized argument list at `at` into the tail of the event array that was opened
 /// with the event name: `[a,b]` → `,a,b]`, `[]` or `null` (for `()`) → `]`.
-fn join_args(buf: &mut Vec<u8>, at: usize) -> Result<(), EncodeError> {
+fn join_args(buf: &mut String, at: usize) -> Result<(), EncodeError> {
     match buf.get(at..) {
-        Some(b"[]" | b"null") => {
+        Some("[]" | "null") => {
             buf.truncate(at);
-            buf.push(b']');
+            buf.push(']');
         }
-        Some([b'[', ..]) => {
-            if let Some(open) = buf.get_mut(at) {
-                *open = b',';
-            }
+        Some(args) if args.starts_with('[') => {
+            buf.replace_range(at..=at, ",");
         }
         _ => return Err(EncodeError::ArgsNotASequence),
     }
@@ -257,29 +256,27 @@ fn join_args(buf: &mut Vec<u8>, at: usize) -> Result<(), EncodeError> {
 /// Completes a packet written with a plain header: when the arguments held binary, the type
 /// becomes binary and the attachment count is inserted after it. This moves the text by a few
 /// bytes, which only binary packets pay; plain packets are written in one pass.
-fn finish(buf: Vec<u8>, kind: PacketType, sink: Sink) -> Encoded {
+fn finish(buf: String, kind: PacketType, sink: Sink) -> Encoded {
     let attachments = sink.into_collected();
     if attachments.is_empty() {
-        return Encoded::text_and_attachments(Bytes::from(buf), attachments);
+        return Encoded::text_and_attachments(buf.into(), attachments);
     }
     // `4<type>`, which the header always wrote, then the count: copied once into a buffer of
     // the exact size (a `Bytes` made of it needs no shared count).
     let count = attachments.len() as u64;
     let digits = count.checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut text = Vec::with_capacity(buf.len() + digits + 1);
-    text.push(MESSAGE_PREFIX);
-    text.push(kind.with_binary().as_ascii());
+    let mut text = String::with_capacity(buf.len() + digits + 1);
+    text.push(char::from(MESSAGE_PREFIX));
+    text.push(char::from(kind.with_binary().as_ascii()));
     push_decimal(&mut text, count);
-    text.push(b'-');
-    text.extend_from_slice(buf.get(2..).unwrap_or_default());
-    Encoded::text_and_attachments(Bytes::from(text), attachments)
+    text.push('-');
+    text.push_str(buf.get(2..).unwrap_or_default());
+    Encoded::text_and_attachments(text.into(), attachments)
 }
 
 /// Appends `n` in decimal.
-fn push_decimal(buf: &mut Vec<u8>, n: u64) {
-    use serde_json::ser::Formatter as _;
-    // Writing to a `Vec` cannot fail.
-    let _ = serde_json::ser::CompactFormatter.write_u64(buf, n);
+fn push_decimal(buf: &mut String, n: u64) {
+    buf.push_str(itoa::Buffer::new().format(n));
 }
 
 /// The per-connection decoder of [`JsonParser`]: holds a binary packet while its attachments

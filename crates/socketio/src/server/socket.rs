@@ -907,8 +907,8 @@ impl Socket {
 /// The frames of an encoded packet sent once, in order, marked compressible or not: the
 /// bytes move into the frames (no list is made, and no count is shared).
 pub(crate) fn into_frames(encoded: Encoded, compress: bool) -> impl Iterator<Item = Frame> {
-    let (text, binaries) = encoded.into_parts();
-    text.and_then(Frame::from_encoded_message)
+    let (text, binaries) = encoded.into_text_parts();
+    text.and_then(Frame::from_encoded_text)
         .into_iter()
         .chain(
             binaries
