@@ -9,9 +9,7 @@ use crate::payload;
 
 /// Decodes one v4 text packet, checking first that it is UTF-8 (as the transports do).
 pub fn decode_v4_packet(text: Bytes) -> Result<Packet, DecodeError> {
-    if std::str::from_utf8(&text).is_err() {
-        return Err(DecodeError::InvalidUtf8);
-    }
+    let text = bytestring::ByteString::try_from(text).map_err(|_| DecodeError::InvalidUtf8)?;
     packet::decode_text(text)
 }
 

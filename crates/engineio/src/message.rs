@@ -1,52 +1,65 @@
 //! Messages: what the upper layer sends and receives through a session.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+use bytestring::ByteString;
 
 /// A UTF-8 string held in shared bytes, so that a message received from a peer is handed up
-/// without a copy and a message to send can be shared between sessions.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Str(Bytes);
+/// without a copy and a message to send can be shared between sessions. The text is a suffix
+/// of a [`ByteString`] (a received message keeps the packet type byte before it), so reading it
+/// as a `str` needs no second UTF-8 check.
+#[derive(Clone, Default)]
+pub struct Str {
+    text: ByteString,
+    /// Where the string starts in `text`: after ASCII bytes, so at a character boundary.
+    start: usize,
+}
 
 impl Str {
-    /// Wraps bytes that must be valid UTF-8; returns the bytes back if they are not.
-    pub fn from_utf8(bytes: Bytes) -> Result<Self, Bytes> {
-        match std::str::from_utf8(&bytes) {
-            Ok(_) => Ok(Str(bytes)),
-            Err(_) => Err(bytes),
-        }
+    /// Wraps bytes that must be valid UTF-8.
+    pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
+        Ok(Str {
+            text: ByteString::try_from(bytes)?,
+            start: 0,
+        })
     }
 
-    /// Wraps bytes the caller has already validated as UTF-8 (the tail of a validated text
-    /// after an ASCII byte).
-    pub(crate) fn from_utf8_unchecked_ascii_split(bytes: Bytes) -> Self {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok());
-        Str(bytes)
+    /// The part of `text` after its first `start` bytes, which must be ASCII.
+    pub(crate) fn suffix(text: ByteString, start: usize) -> Self {
+        debug_assert!(text.is_char_boundary(start));
+        Str { text, start }
     }
 
-    /// The text. Without `unsafe` the bytes are checked again here; the check is linear and
-    /// cheap next to any use of the text, and it cannot fail for a `Str` built by this crate.
+    /// The text.
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        self.text.get(self.start..).unwrap_or_default()
     }
 
     /// The UTF-8 bytes.
-    pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+    pub fn as_bytes(&self) -> &[u8] {
+        self.as_str().as_bytes()
     }
 
     /// The UTF-8 bytes, by value.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        let mut bytes = self.text.into_bytes();
+        bytes.advance(self.start.min(bytes.len()));
+        bytes
+    }
+
+    /// The text as the UTF-8 text it is a suffix of, and where it starts in it (for a reader
+    /// that keeps reading it as `str`, a header before it left in place).
+    pub fn into_parts(self) -> (ByteString, usize) {
+        (self.text, self.start)
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_str().len()
     }
 
     /// Whether the string is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_str().is_empty()
     }
 }
 
@@ -64,25 +77,45 @@ impl std::fmt::Display for Str {
 
 impl From<String> for Str {
     fn from(s: String) -> Self {
-        Str(Bytes::from(s))
+        Str::from(ByteString::from(s))
     }
 }
 
 impl From<&'static str> for Str {
     fn from(s: &'static str) -> Self {
-        Str(Bytes::from_static(s.as_bytes()))
+        Str::from(ByteString::from_static(s))
+    }
+}
+
+impl From<ByteString> for Str {
+    fn from(text: ByteString) -> Self {
+        Str { text, start: 0 }
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Str {}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
 impl PartialEq<str> for Str {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Str {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_str() == *other
     }
 }
 
@@ -131,5 +164,35 @@ impl From<Bytes> for Message {
 impl From<Vec<u8>> for Message {
     fn from(b: Vec<u8>) -> Self {
         Message::Binary(Bytes::from(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasher, RandomState};
+
+    use super::*;
+
+    #[test]
+    fn a_suffix_reads_as_the_text_after_its_start() {
+        let text = Str::suffix(ByteString::from_static("4héllo"), 1);
+        assert_eq!(text.as_str(), "héllo");
+        assert_eq!(text.as_bytes(), "héllo".as_bytes());
+        assert_eq!(text.len(), 6);
+        assert_eq!(text, Str::from("héllo"));
+        let hasher = RandomState::new();
+        assert_eq!(hasher.hash_one(&text), hasher.hash_one(Str::from("héllo")));
+        let (whole, start) = text.clone().into_parts();
+        assert_eq!((&whole[..], start), ("4héllo", 1));
+        assert_eq!(text.into_bytes(), Bytes::from_static("héllo".as_bytes()));
+    }
+
+    #[test]
+    fn only_utf8_bytes_make_a_str() {
+        assert_eq!(
+            Str::from_utf8(Bytes::from_static("é".as_bytes())).map(|s| s.len()),
+            Ok(2)
+        );
+        assert!(Str::from_utf8(Bytes::from_static(b"\xff")).is_err());
     }
 }

@@ -69,28 +69,31 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes one text packet. `text` must be UTF-8 (the caller checked it); it is sliced, not
-/// copied, so a message's data shares the peer's buffer.
-pub(crate) fn decode_text(text: Bytes) -> Result<Packet, DecodeError> {
-    let Some(&kind) = text.first() else {
+/// Decodes one text packet. A message's data is the rest of `text` (not a copy), so it shares
+/// the peer's buffer and stays UTF-8 text.
+pub(crate) fn decode_text(text: ByteString) -> Result<Packet, DecodeError> {
+    let Some(&kind) = text.as_bytes().first() else {
         return Err(DecodeError::Empty);
     };
     // Advanced, not sliced: a slice of bytes read from the peer would allocate a shared
     // count, moving the start allocates nothing.
-    let mut data = text;
-    data.advance(1);
+    let data = |text: ByteString| {
+        let mut data = text.into_bytes();
+        data.advance(1);
+        data
+    };
     Ok(match kind {
         b'0' => Packet::Open,
         b'1' => Packet::Close,
-        b'2' => Packet::Ping(data),
-        b'3' => Packet::Pong(data),
-        // The first byte is ASCII, so the rest is still valid UTF-8.
-        b'4' => Packet::Message(Message::Text(Str::from_utf8_unchecked_ascii_split(data))),
+        b'2' => Packet::Ping(data(text)),
+        b'3' => Packet::Pong(data(text)),
+        // The first byte is ASCII, so the rest starts at a character boundary.
+        b'4' => Packet::Message(Message::Text(Str::suffix(text, 1))),
         b'5' => Packet::Upgrade,
         b'6' => Packet::Noop,
         b'b' => {
             let bin = BASE64
-                .decode(&data)
+                .decode(text.as_bytes().get(1..).unwrap_or_default())
                 .map_err(|_| DecodeError::InvalidBase64)?;
             Packet::Message(Message::Binary(Bytes::from(bin)))
         }
@@ -256,21 +259,25 @@ mod tests {
         Bytes::from_static(s.as_bytes())
     }
 
+    fn utf8(s: &'static str) -> ByteString {
+        ByteString::from_static(s)
+    }
+
     #[test]
     fn every_packet_type_decodes() {
-        assert_eq!(decode_text(text("0")), Ok(Packet::Open));
-        assert_eq!(decode_text(text("1")), Ok(Packet::Close));
-        assert_eq!(decode_text(text("2")), Ok(Packet::Ping(Bytes::new())));
-        assert_eq!(decode_text(text("2probe")), Ok(Packet::Ping(text("probe"))));
-        assert_eq!(decode_text(text("3probe")), Ok(Packet::Pong(text("probe"))));
+        assert_eq!(decode_text(utf8("0")), Ok(Packet::Open));
+        assert_eq!(decode_text(utf8("1")), Ok(Packet::Close));
+        assert_eq!(decode_text(utf8("2")), Ok(Packet::Ping(Bytes::new())));
+        assert_eq!(decode_text(utf8("2probe")), Ok(Packet::Ping(text("probe"))));
+        assert_eq!(decode_text(utf8("3probe")), Ok(Packet::Pong(text("probe"))));
         assert_eq!(
-            decode_text(text("4héllo")),
+            decode_text(utf8("4héllo")),
             Ok(Packet::Message(Message::Text(Str::from("héllo"))))
         );
-        assert_eq!(decode_text(text("5")), Ok(Packet::Upgrade));
-        assert_eq!(decode_text(text("6")), Ok(Packet::Noop));
+        assert_eq!(decode_text(utf8("5")), Ok(Packet::Upgrade));
+        assert_eq!(decode_text(utf8("6")), Ok(Packet::Noop));
         assert_eq!(
-            decode_text(text("bAQID")),
+            decode_text(utf8("bAQID")),
             Ok(Packet::Message(Message::Binary(Bytes::from_static(&[
                 1, 2, 3
             ]))))
@@ -279,10 +286,10 @@ mod tests {
 
     #[test]
     fn malformed_packets_are_errors() {
-        assert_eq!(decode_text(Bytes::new()), Err(DecodeError::Empty));
-        assert_eq!(decode_text(text("7")), Err(DecodeError::UnknownType));
-        assert_eq!(decode_text(text("x")), Err(DecodeError::UnknownType));
-        assert_eq!(decode_text(text("b!!!")), Err(DecodeError::InvalidBase64));
+        assert_eq!(decode_text(ByteString::new()), Err(DecodeError::Empty));
+        assert_eq!(decode_text(utf8("7")), Err(DecodeError::UnknownType));
+        assert_eq!(decode_text(utf8("x")), Err(DecodeError::UnknownType));
+        assert_eq!(decode_text(utf8("b!!!")), Err(DecodeError::InvalidBase64));
     }
 
     #[test]

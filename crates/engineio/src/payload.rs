@@ -2,6 +2,7 @@
 //! inside a payload are `b<base64>`.
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use crate::packet::{DecodeError, Frame, Packet, decode_text};
 
@@ -12,21 +13,18 @@ pub(crate) const SEPARATOR: u8 = 0x1e;
 /// fails, which is returned as the last item (Node processes the packets before it, then
 /// closes the session with `parse error`).
 pub(crate) fn decode(body: Bytes) -> Vec<Result<Packet, DecodeError>> {
-    if std::str::from_utf8(&body).is_err() {
+    let Ok(body) = ByteString::try_from(body) else {
         return vec![Err(DecodeError::UnknownType)];
-    }
+    };
     let mut packets = Vec::new();
-    let mut rest = body;
+    let mut rest: &str = &body;
     loop {
-        let (part, next) = match rest.iter().position(|&b| b == SEPARATOR) {
-            Some(at) => {
-                let part = rest.slice(..at);
-                (part, Some(rest.slice(at + 1..)))
-            }
-            None => (rest.clone(), None),
+        // Split at an ASCII byte, so each part is whole characters.
+        let (part, next) = match rest.split_once(char::from(SEPARATOR)) {
+            Some((part, next)) => (part, Some(next)),
+            None => (rest, None),
         };
-        // Splitting at an ASCII byte keeps each part valid UTF-8.
-        let decoded = decode_text(part);
+        let decoded = decode_text(body.slice_ref(part));
         let failed = decoded.is_err();
         packets.push(decoded);
         match next {

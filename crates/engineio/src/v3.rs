@@ -34,6 +34,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
 
 use crate::message::Message;
 use crate::packet::{self, BASE64, DecodeError, Packet};
@@ -50,17 +51,16 @@ const LENGTH_END: u8 = 0xff;
 
 /// Decodes one text packet: `<type><data>` as in v4, or `b<type><base64>` for binary data.
 pub fn decode_packet(text: Bytes) -> Result<Packet, DecodeError> {
-    if std::str::from_utf8(&text).is_err() {
-        return Err(DecodeError::InvalidUtf8);
-    }
+    let text = ByteString::try_from(text).map_err(|_| DecodeError::InvalidUtf8)?;
     decode_utf8_packet(text)
 }
 
-/// [`decode_packet`] for bytes already known to be UTF-8.
-fn decode_utf8_packet(text: Bytes) -> Result<Packet, DecodeError> {
-    if text.first() != Some(&b'b') {
+/// [`decode_packet`] for UTF-8 text.
+fn decode_utf8_packet(text: ByteString) -> Result<Packet, DecodeError> {
+    if !text.starts_with('b') {
         return packet::decode_text(text);
     }
+    let text = text.as_bytes();
     let kind = match text.get(1) {
         Some(&c) => packet_type(c.wrapping_sub(b'0'))?,
         None => return Err(DecodeError::UnknownType),
@@ -155,9 +155,10 @@ pub fn encode_binary_frame(data: &[u8]) -> Bytes {
 /// `0:` is the empty payload; an empty body is an error. The whole payload is refused if any
 /// part is malformed (Node's parser also stops there and the session is closed).
 pub fn decode_payload(body: Bytes) -> Result<Vec<Packet>, DecodeError> {
-    let Ok(text) = std::str::from_utf8(&body) else {
+    let Ok(body) = ByteString::try_from(body) else {
         return Err(DecodeError::InvalidUtf8);
     };
+    let text: &str = &body;
     if text.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -176,7 +177,8 @@ pub fn decode_payload(body: Bytes) -> Result<Vec<Packet>, DecodeError> {
         let len = utf16_prefix_len(after, units)?;
         let start = offset + colon + 1;
         if len > 0 {
-            packets.push(decode_utf8_packet(body.slice(start..start + len))?);
+            let part = text.get(start..start + len).unwrap_or_default();
+            packets.push(decode_utf8_packet(body.slice_ref(part))?);
         }
         rest = after.get(len..).unwrap_or_default();
         offset = start + len;

@@ -16,7 +16,7 @@ type Error = serde_json::Error;
 /// The arguments of a packet, as a `Deserializer` of a sequence.
 pub(crate) enum Args<'a> {
     /// A JSON array; the first `skip` elements (the event name) are not arguments.
-    Json { json: &'a [u8], skip: usize },
+    Json { json: &'a str, skip: usize },
     /// The arguments as values.
     Values(&'a [Value]),
 }
@@ -26,7 +26,7 @@ impl<'a> Args<'a> {
     pub(crate) fn arg<T: de::Deserialize<'a>>(self, index: usize) -> Result<T, Error> {
         let found = match self {
             Args::Json { json, skip } => {
-                let mut de = serde_json::Deserializer::from_slice(json);
+                let mut de = serde_json::Deserializer::from_str(json);
                 let found = de.deserialize_seq(Nth {
                     index: skip + index,
                     marker: PhantomData::<T>,
@@ -49,7 +49,7 @@ impl<'de> Deserializer<'de> for Args<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self {
             Args::Json { json, skip } => {
-                let mut de = serde_json::Deserializer::from_slice(json);
+                let mut de = serde_json::Deserializer::from_str(json);
                 let out = de.deserialize_seq(Lenient {
                     skip,
                     inner: visitor,

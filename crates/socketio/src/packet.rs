@@ -318,7 +318,7 @@ impl Packet {
         let skip = usize::from(self.kind.is_event());
         match &self.data {
             Some(Payload::Json(raw)) if self.kind.is_event() || self.kind.is_ack() => Args::Json {
-                json: raw.as_bytes(),
+                json: raw.as_str(),
                 skip,
             },
             Some(Payload::Value(Value::Array(items)))

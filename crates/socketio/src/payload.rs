@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+use bytestring::ByteString;
 use serde::de::{Deserializer as _, IgnoredAny};
 
 use crate::Value;
@@ -68,20 +69,25 @@ impl From<RawJson> for Payload {
     }
 }
 
-/// One JSON value as text, known to be valid, held in shared bytes (cloning is cheap).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RawJson(Bytes);
+/// One JSON value as text, known to be valid, held in shared bytes (cloning is cheap). A
+/// received packet's JSON is the end of the message's text, the header before it left in place.
+#[derive(Clone)]
+pub struct RawJson {
+    text: ByteString,
+    /// Where the JSON starts in `text` (after ASCII bytes).
+    start: usize,
+}
 
 impl RawJson {
     /// Checks that `bytes` hold exactly one JSON value (surrounding whitespace allowed), in
     /// UTF-8 (serde_json alone would let invalid UTF-8 inside a string through).
     pub fn from_bytes(bytes: Bytes) -> Result<RawJson, serde_json::Error> {
-        let text = std::str::from_utf8(&bytes)
+        let text = ByteString::try_from(bytes)
             .map_err(|_| <serde_json::Error as serde::de::Error>::custom("invalid UTF-8"))?;
-        let mut de = serde_json::Deserializer::from_str(text);
+        let mut de = serde_json::Deserializer::from_str(&text);
         de.deserialize_ignored_any(IgnoredAny)?;
         de.end()?;
-        Ok(RawJson(bytes))
+        Ok(RawJson { text, start: 0 })
     }
 
     /// Serializes `value` to JSON. Byte buffers become arrays of numbers here; use a [`Value`]
@@ -89,33 +95,52 @@ impl RawJson {
     pub fn from_serialize<T: serde::Serialize + ?Sized>(
         value: &T,
     ) -> Result<RawJson, serde_json::Error> {
-        crate::json_text::to_string(value).map(|v| RawJson(Bytes::from(v)))
+        crate::json_text::to_string(value).map(|v| RawJson {
+            text: ByteString::from(v),
+            start: 0,
+        })
     }
 
-    /// Wraps bytes the caller has already checked.
-    pub(crate) fn from_checked(bytes: Bytes) -> RawJson {
-        RawJson(bytes)
+    /// The end of `text` from `start` (a character boundary), which the caller has checked.
+    pub(crate) fn from_checked(text: ByteString, start: usize) -> RawJson {
+        debug_assert!(text.is_char_boundary(start));
+        RawJson { text, start }
     }
 
     /// The JSON text as bytes (UTF-8).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.as_str().as_bytes()
     }
 
     /// The JSON text as shared bytes.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        let mut bytes = self.text.into_bytes();
+        bytes.advance(self.start.min(bytes.len()));
+        bytes
     }
 
-    /// The JSON text. Without `unsafe` the UTF-8 is checked again on each call (linear, cheap
-    /// next to any use of the text); prefer [`as_bytes`](RawJson::as_bytes) on hot paths.
+    /// The JSON text.
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        self.text.get(self.start..).unwrap_or_default()
     }
 
     /// Reads the JSON into `T`.
     pub fn deserialize<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.0)
+        serde_json::from_str(self.as_str())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl std::hash::Hash for RawJson {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 

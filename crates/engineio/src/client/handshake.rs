@@ -72,7 +72,10 @@ impl Handshake {
 
     /// Reads an open packet (type character included), as received on either transport.
     pub(crate) fn from_open_packet(text: Bytes) -> Result<Handshake, ConnectError> {
-        if decode_text(text.clone()) != Ok(Packet::Open) {
+        let open = bytestring::ByteString::try_from(text.clone())
+            .ok()
+            .map(decode_text);
+        if open != Some(Ok(Packet::Open)) {
             let start = String::from_utf8_lossy(text.get(..32).unwrap_or(&text)).into_owned();
             return Err(ConnectError::handshake(format!(
                 "expected an open packet, got {start:?}"

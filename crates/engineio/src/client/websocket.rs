@@ -118,7 +118,11 @@ impl WebSocket {
                 None => return WsEvent::Closed,
                 Some(Err(e)) => return WsEvent::Error(e),
                 Some(Ok(m)) if m.is_text() => {
-                    return WsEvent::Packet(decode_text(Bytes::from(m.into_payload())));
+                    let text = bytestring::ByteString::try_from(Bytes::from(m.into_payload()));
+                    return WsEvent::Packet(
+                        text.map_err(|_| DecodeError::InvalidUtf8)
+                            .and_then(decode_text),
+                    );
                 }
                 Some(Ok(m)) if m.is_binary() => {
                     let data = Bytes::from(m.into_payload());

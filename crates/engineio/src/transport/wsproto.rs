@@ -24,6 +24,7 @@
 use std::cell::RefCell;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
@@ -52,8 +53,8 @@ const TOO_BIG: u16 = 1009;
 /// A message from the peer.
 #[derive(Debug)]
 pub(crate) enum WsMessage {
-    /// A text message (valid UTF-8).
-    Text(Bytes),
+    /// A text message.
+    Text(ByteString),
     Binary(Bytes),
     /// The peer closed (its close frame is answered).
     Close,
@@ -391,10 +392,10 @@ impl WsConn {
 
     fn message(&self, opcode: u8, payload: BytesMut) -> Result<WsMessage, WsError> {
         if opcode == OP_TEXT {
-            if std::str::from_utf8(&payload).is_err() {
-                return Err(fail("invalid UTF-8 in a text message", INVALID_DATA));
+            match ByteString::try_from(payload.freeze()) {
+                Ok(text) => Ok(WsMessage::Text(text)),
+                Err(_) => Err(fail("invalid UTF-8 in a text message", INVALID_DATA)),
             }
-            Ok(WsMessage::Text(payload.freeze()))
         } else {
             Ok(WsMessage::Binary(payload.freeze()))
         }

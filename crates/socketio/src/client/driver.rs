@@ -216,7 +216,10 @@ impl Driver {
                     return;
                 };
                 let decoded = match message {
-                    Message::Text(text) => session.decoder.decode_text(text.into_bytes()),
+                    Message::Text(text) => {
+                        let (text, start) = text.into_parts();
+                        session.decoder.decode_utf8(text, start)
+                    }
                     Message::Binary(data) => session.decoder.decode_binary(data),
                 };
                 match decoded {

@@ -2,6 +2,7 @@
 //! JSON parser, or msgpack (feature `msgpack`). Both ends of a connection must use the same.
 
 use bytes::Bytes;
+use bytestring::ByteString;
 use serde::Serialize;
 
 use super::{Decoder, Encoded, JsonDecoder, JsonParser, Parser};
@@ -110,6 +111,20 @@ impl AnyDecoder {
             AnyDecoder::Json(d) => d.decode_text(text),
             #[cfg(feature = "msgpack")]
             AnyDecoder::Msgpack(d) => d.decode_text(text),
+        }
+    }
+
+    /// Decodes a text message that is the end of `text` from byte `start`; see
+    /// [`Decoder::decode_utf8`].
+    pub fn decode_utf8(
+        &mut self,
+        text: ByteString,
+        start: usize,
+    ) -> Result<Option<Packet>, DecodeError> {
+        match self {
+            AnyDecoder::Json(d) => d.decode_utf8(text, start),
+            #[cfg(feature = "msgpack")]
+            AnyDecoder::Msgpack(d) => d.decode_utf8(text, start),
         }
     }
 

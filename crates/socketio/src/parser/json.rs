@@ -3,7 +3,8 @@
 
 use std::cell::RefCell;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
+use bytestring::ByteString;
 use serde::Serialize;
 use smol_str::SmolStr;
 
@@ -290,13 +291,25 @@ pub struct JsonDecoder {
 
 impl Decoder for JsonDecoder {
     fn decode_text(&mut self, text: Bytes) -> Result<Option<Packet>, DecodeError> {
+        match ByteString::try_from(text) {
+            Ok(text) => self.decode_utf8(text, 0),
+            Err(_) => {
+                self.partial = None;
+                Err(DecodeError::InvalidUtf8)
+            }
+        }
+    }
+
+    fn decode_utf8(
+        &mut self,
+        text: ByteString,
+        start: usize,
+    ) -> Result<Option<Packet>, DecodeError> {
         if self.partial.take().is_some() {
             return Err(DecodeError::UnexpectedText);
         }
-        // No UTF-8 check of the whole text: the header checks its namespace, the payload's
-        // check (or its parse, for a binary packet) checks its strings, and JSON outside
-        // strings is ASCII.
-        let header = Header::parse(&text, self.max_attachments)?;
+        let packet = text.as_bytes().get(start..).unwrap_or_default();
+        let header = Header::parse(packet, self.max_attachments)?;
         let nsp = if header.nsp == MAIN_NAMESPACE {
             SmolStr::new_static(MAIN_NAMESPACE)
         } else {
@@ -308,22 +321,21 @@ impl Decoder for JsonDecoder {
             header.attachments,
             header.payload_at,
         );
-        // The payload is the text advanced past the header: a slice of bytes read from the
-        // peer would allocate a shared count, moving the start allocates nothing.
-        let json = (payload_at < text.len()).then(|| {
-            let mut json = text;
-            json.advance(payload_at);
-            json
-        });
+        // The payload is the rest of the text, which it keeps (not a slice: a slice of bytes
+        // read from the peer would allocate a shared count).
+        let json_at = start + payload_at;
+        let json = text.get(json_at..).filter(|json| !json.is_empty());
         let Some(expected) = attachments else {
-            let event = validate::check_json(kind, json.as_deref())?;
-            let data = json.map(|j| Payload::Json(RawJson::from_checked(j)));
+            let event = validate::check_json(kind, json.map(str::as_bytes))?;
+            let data = json
+                .is_some()
+                .then(|| Payload::Json(RawJson::from_checked(text, json_at)));
             return Ok(Some(Packet::from_checked(kind, nsp, id, data, event)));
         };
         // A binary packet: the placeholders must be found, so this one is parsed into a tree.
-        let data = match json.as_deref() {
+        let data = match json {
             Some(j) => {
-                Some(serde_json::from_slice::<Value>(j).map_err(|e| validate::json_error(&e))?)
+                Some(serde_json::from_str::<Value>(j).map_err(|e| validate::json_error(&e))?)
             }
             None => None,
         };

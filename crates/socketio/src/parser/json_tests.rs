@@ -1,6 +1,7 @@
 //! The JSON parser against the literal wire examples of PROTOCOL-FACTS §3.2, §3.3, §10, §11.
 
 use bytes::Bytes;
+use bytestring::ByteString;
 use serde_bytes::ByteBuf;
 
 use super::*;
@@ -564,6 +565,25 @@ fn plain_event_payload_is_a_slice_of_the_received_bytes() {
     assert_eq!(raw.as_bytes(), br#"["msg",{"a":[1,2]}]"#);
     let offset = text.len() - raw.as_bytes().len();
     assert_eq!(raw.as_bytes().as_ptr(), text[offset..].as_ptr());
+}
+
+#[test]
+fn a_message_read_as_text_keeps_its_prefix_and_its_json_is_the_rest_of_it() {
+    let text = ByteString::from(r#"42/chat,7["msg","é",{"a":[1,2]}]"#.to_owned());
+    let mut d = decoder();
+    let p = d.decode_utf8(text.clone(), 1).unwrap().unwrap();
+    assert_eq!(p, decoder().decode_str(&text[1..]).unwrap().unwrap());
+    let Some(Payload::Json(raw)) = p.payload() else {
+        panic!("raw JSON expected")
+    };
+    assert_eq!(raw.as_str(), r#"["msg","é",{"a":[1,2]}]"#);
+    let offset = text.len() - raw.as_str().len();
+    assert_eq!(raw.as_str().as_ptr(), text[offset..].as_ptr());
+    assert_eq!(p.arg::<String>(0).unwrap(), "é");
+    assert_eq!(
+        raw.clone().into_bytes(),
+        Bytes::from_static(r#"["msg","é",{"a":[1,2]}]"#.as_bytes())
+    );
 }
 
 #[test]

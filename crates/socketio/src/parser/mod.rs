@@ -16,7 +16,9 @@ mod json;
 #[cfg(feature = "msgpack")]
 mod msgpack;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+/// Shared UTF-8 text (crate `bytestring`), which [`Decoder::decode_utf8`] takes.
+pub use bytestring::ByteString;
 use serde::Serialize;
 
 pub use any::{AnyDecoder, AnyParser};
@@ -79,7 +81,20 @@ pub trait Decoder: Send + 'static {
 
     /// Decodes a text message given as a string (copied once into shared bytes).
     fn decode_str(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
-        self.decode_text(Bytes::copy_from_slice(text.as_bytes()))
+        self.decode_utf8(ByteString::from(text), 0)
+    }
+
+    /// Decodes a text message that is the end of `text` from byte `start` (a character
+    /// boundary), for example an Engine.IO message with its `4` before it: UTF-8 by its type,
+    /// so not checked again, and raw JSON in the result keeps reading it as a `str`.
+    fn decode_utf8(
+        &mut self,
+        text: ByteString,
+        start: usize,
+    ) -> Result<Option<Packet>, DecodeError> {
+        let mut bytes = text.into_bytes();
+        bytes.advance(start.min(bytes.len()));
+        self.decode_text(bytes)
     }
 
     /// Decodes a binary message: an attachment for the JSON parser, a whole packet for msgpack.

@@ -122,7 +122,10 @@ impl engineio::Handler for EngineHandler {
                 return;
             };
             match message {
-                Message::Text(text) => decoder.decode_text(text.into_bytes()),
+                Message::Text(text) => {
+                    let (text, start) = text.into_parts();
+                    decoder.decode_utf8(text, start)
+                }
                 Message::Binary(data) => decoder.decode_binary(data),
             }
         };
