@@ -5,23 +5,43 @@
 //! are exercised. Every decoded packet is encoded again and decoded by a fresh decoder to the
 //! same type, namespace, id and payload value; the JSON of a plain packet is UTF-8 that
 //! serde_json reads, with the event name the decoder gave (the decoder checks most packets in
-//! a pass of its own and leaves the rest to serde_json: the two must agree).
+//! a pass of its own and leaves the rest to serde_json: the two must agree). A second decoder
+//! is fed the same messages as the server feeds it (text read in place after the Engine.IO `4`,
+//! `Decoder::decode_utf8`) and must give the same results.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use socketio::parser::ByteString;
 use socketio::{Decoder, JsonParser, Packet, Parser, Payload};
 
 fuzz_target!(|data: &[u8]| {
     let parser = JsonParser::default();
     let mut decoder = parser.decoder();
+    // Fed the same messages the way the server feeds them: text as the end of the Engine.IO
+    // message it came in (`4` first), read in place. Both decoders must agree on everything.
+    let mut in_place = parser.decoder();
     for piece in data.split(|&b| b == 0xff) {
-        let result = match piece.split_first() {
-            Some((0, attachment)) => decoder.decode_binary(Bytes::copy_from_slice(attachment)),
-            _ => decoder.decode_text(Bytes::copy_from_slice(piece)),
+        let (result, other) = match piece.split_first() {
+            Some((0, attachment)) => {
+                let attachment = Bytes::copy_from_slice(attachment);
+                (
+                    decoder.decode_binary(attachment.clone()),
+                    in_place.decode_binary(attachment),
+                )
+            }
+            _ => (
+                decoder.decode_text(Bytes::copy_from_slice(piece)),
+                match std::str::from_utf8(piece) {
+                    Ok(text) => in_place.decode_utf8(ByteString::from(format!("4{text}")), 1),
+                    Err(_) => in_place.decode_text(Bytes::copy_from_slice(piece)),
+                },
+            ),
         };
+        assert_eq!(result, other, "the decoders disagree");
+        assert_eq!(decoder.is_partial(), in_place.is_partial());
         if let Ok(Some(packet)) = result {
             assert!(!decoder.is_partial());
             serde_json_agrees(&packet);
