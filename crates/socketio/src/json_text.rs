@@ -40,11 +40,10 @@ const ONES: u128 = u128::MAX / 255;
 const HIGH_BITS: u128 = ONES << 7;
 
 /// The length of the longest run of whole sixteen-byte words at the start of `bytes` in which
-/// no byte is below 0x20, a `"` or a `\`, and whether that run is ASCII. These are the bytes a
-/// JSON string holds as they are, so both the writer and the reader skip them this way.
-pub(crate) fn plain_words(bytes: &[u8]) -> (usize, bool) {
+/// no byte is below 0x20, a `"` or a `\`. These are the bytes a JSON string holds as they are,
+/// so both the writer and the reader skip them this way.
+pub(crate) fn plain_words(bytes: &[u8]) -> usize {
     let (words, _) = bytes.as_chunks::<16>();
-    let mut seen = 0u128;
     let mut len = 0;
     for word in words {
         let word = u128::from_le_bytes(*word);
@@ -58,10 +57,9 @@ pub(crate) fn plain_words(bytes: &[u8]) -> (usize, bool) {
         if (below | backslash) & HIGH_BITS != 0 {
             break;
         }
-        seen |= word;
         len += 16;
     }
-    (len, seen & HIGH_BITS == 0)
+    len
 }
 
 /// Appends the escape serde_json writes for `byte`, if it needs one: the
@@ -100,7 +98,7 @@ fn write_str(out: &mut String, s: &str) {
     let mut copied = 0;
     let mut at = 0;
     loop {
-        at += plain_words(bytes.get(at..).unwrap_or_default()).0;
+        at += plain_words(bytes.get(at..).unwrap_or_default());
         // The word that holds a byte to escape (or the last bytes), one byte at a time.
         let word = bytes.get(at..).unwrap_or_default();
         if word.is_empty() {
@@ -763,10 +761,11 @@ pub(crate) mod tests {
                 text[at] = byte;
                 let special = byte < 0x20 || byte == b'"' || byte == b'\\';
                 let expected = if special { at / 16 * 16 } else { 32 };
-                let (len, ascii) = super::plain_words(&text);
-                assert_eq!(len, expected, "byte {byte:#x} at {at}");
-                // Only the bytes of the run count; non-ASCII after it is not seen.
-                assert_eq!(ascii, byte < 0x80 || at >= len, "byte {byte:#x} at {at}");
+                assert_eq!(
+                    super::plain_words(&text),
+                    expected,
+                    "byte {byte:#x} at {at}"
+                );
             }
         }
     }

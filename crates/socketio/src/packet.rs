@@ -150,7 +150,7 @@ impl Packet {
         let kind = kind.without_binary();
         let event = match &data {
             None => validate::check_value(kind, None)?,
-            Some(Payload::Json(raw)) => validate::check_json(kind, Some(raw.as_bytes()))?,
+            Some(Payload::Json(raw)) => validate::check_json(kind, Some(raw.as_str()))?,
             Some(Payload::Value(v)) => validate::check_value(kind, Some(v))?,
         };
         Ok(Packet {

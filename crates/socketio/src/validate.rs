@@ -49,18 +49,16 @@ fn number_name(f: f64) -> SmolStr {
     }
 }
 
-/// Checks a present or absent payload given as JSON text, its UTF-8 included. Returns the event
-/// name for events.
+/// Checks a present or absent payload given as JSON text. Returns the event name for events.
 pub(crate) fn check_json(
     kind: PacketType,
-    json: Option<&[u8]>,
+    json: Option<&str>,
 ) -> Result<Option<SmolStr>, DecodeError> {
     let Some(json) = json else {
         return check_absent(kind);
     };
     let first = json
-        .iter()
-        .copied()
+        .bytes()
         .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
     let shape_ok = match kind {
         PacketType::Connect => first == Some(b'{'),
@@ -79,11 +77,10 @@ pub(crate) fn check_json(
     check_json_text(json, kind.is_event())
 }
 
-/// The reference check of JSON text: its UTF-8, then serde_json reads it (for an event, the
-/// name, then the other elements without building them).
-fn check_json_text(json: &[u8], is_event: bool) -> Result<Option<SmolStr>, DecodeError> {
-    std::str::from_utf8(json).map_err(|_| DecodeError::InvalidUtf8)?;
-    let mut de = serde_json::Deserializer::from_slice(json);
+/// The reference check of JSON text: serde_json reads it (for an event, the name, then the
+/// other elements without building them).
+fn check_json_text(json: &str, is_event: bool) -> Result<Option<SmolStr>, DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(json);
     let event = if is_event {
         match de.deserialize_seq(EventVisitor) {
             Ok(EventName::Name(name)) => Some(name),
@@ -229,25 +226,25 @@ mod tests {
     #[test]
     fn numeric_event_names_read_like_javascript_strings() {
         assert_eq!(
-            check_json(PacketType::Event, Some(b"[1]"))
+            check_json(PacketType::Event, Some("[1]"))
                 .unwrap()
                 .as_deref(),
             Some("1")
         );
         assert_eq!(
-            check_json(PacketType::Event, Some(b"[-2]"))
+            check_json(PacketType::Event, Some("[-2]"))
                 .unwrap()
                 .as_deref(),
             Some("-2")
         );
         assert_eq!(
-            check_json(PacketType::Event, Some(b"[1.0]"))
+            check_json(PacketType::Event, Some("[1.0]"))
                 .unwrap()
                 .as_deref(),
             Some("1")
         );
         assert_eq!(
-            check_json(PacketType::Event, Some(b"[1.5]"))
+            check_json(PacketType::Event, Some("[1.5]"))
                 .unwrap()
                 .as_deref(),
             Some("1.5")
@@ -257,7 +254,7 @@ mod tests {
     #[test]
     fn escaped_event_names_are_unescaped() {
         assert_eq!(
-            check_json(PacketType::Event, Some(br#"["a\"b\u00e9"]"#))
+            check_json(PacketType::Event, Some(r#"["a\"b\u00e9"]"#))
                 .unwrap()
                 .as_deref(),
             Some("a\"b\u{e9}")
@@ -266,18 +263,18 @@ mod tests {
 
     #[test]
     fn whitespace_around_json_is_accepted() {
-        assert!(check_json(PacketType::Connect, Some(b" {} \n")).is_ok());
-        assert!(check_json(PacketType::Event, Some(b" [ \"a\" , 1 ] ")).is_ok());
+        assert!(check_json(PacketType::Connect, Some(" {} \n")).is_ok());
+        assert!(check_json(PacketType::Event, Some(" [ \"a\" , 1 ] ")).is_ok());
     }
 
     #[test]
     fn trailing_garbage_after_json_is_invalid_json() {
         assert_eq!(
-            check_json(PacketType::Event, Some(b"[\"a\"]x")),
+            check_json(PacketType::Event, Some("[\"a\"]x")),
             Err(DecodeError::InvalidJson)
         );
         assert_eq!(
-            check_json(PacketType::Connect, Some(b"{}{}")),
+            check_json(PacketType::Connect, Some("{}{}")),
             Err(DecodeError::InvalidJson)
         );
     }

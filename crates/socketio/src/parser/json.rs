@@ -326,7 +326,7 @@ impl Decoder for JsonDecoder {
         let json_at = start + payload_at;
         let json = text.get(json_at..).filter(|json| !json.is_empty());
         let Some(expected) = attachments else {
-            let event = validate::check_json(kind, json.map(str::as_bytes))?;
+            let event = validate::check_json(kind, json)?;
             let data = json
                 .is_some()
                 .then(|| Payload::Json(RawJson::from_checked(text, json_at)));
