@@ -677,19 +677,24 @@ fn encode(out: &mut BytesMut, opcode: u8, prefix: &[u8], body: &[u8]) {
     out.put_slice(body);
 }
 
-/// Unmasks a client payload in place (RFC 6455 §5.3).
+/// Unmasks a client payload in place (RFC 6455 §5.3): sixteen bytes at a time (a loop the
+/// compiler turns into vector instructions), then byte by byte.
 fn unmask(payload: &mut [u8], mask: [u8; 4]) {
     if mask == [0; 4] {
         return;
     }
-    let word = u32::from_ne_bytes(mask);
-    let mut chunks = payload.chunks_exact_mut(4);
+    let mut wide = [0u8; 16];
+    for (key, &byte) in wide.iter_mut().zip(mask.iter().cycle()) {
+        *key = byte;
+    }
+    let mut chunks = payload.chunks_exact_mut(16);
     for chunk in &mut chunks {
-        if let Ok(bytes) = <[u8; 4]>::try_from(&*chunk) {
-            chunk.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+        for (byte, key) in chunk.iter_mut().zip(wide) {
+            *byte ^= key;
         }
     }
-    for (byte, key) in chunks.into_remainder().iter_mut().zip(mask) {
+    // Each chunk was a multiple of four bytes long, so the rest starts at mask[0].
+    for (byte, key) in chunks.into_remainder().iter_mut().zip(mask.iter().cycle()) {
         *byte ^= key;
     }
 }
@@ -706,11 +711,13 @@ mod tests {
     #[test]
     fn unmasking_matches_the_byte_by_byte_definition() {
         let mask = [0x37, 0xfa, 0x21, 0x3d];
-        let original: Vec<u8> = (0..23u8).collect();
-        let mut data = original.clone();
-        unmask(&mut data, mask);
-        for (i, (a, b)) in data.iter().zip(&original).enumerate() {
-            assert_eq!(*a, b ^ mask[i % 4]);
+        for len in 0..70u8 {
+            let original: Vec<u8> = (0..len).collect();
+            let mut data = original.clone();
+            unmask(&mut data, mask);
+            for (i, (a, b)) in data.iter().zip(&original).enumerate() {
+                assert_eq!(*a, b ^ mask[i % 4], "byte {i} of {len}");
+            }
         }
     }
 
