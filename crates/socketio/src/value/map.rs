@@ -110,6 +110,14 @@ impl Map {
     /// and its last value, as `JSON.parse` does.
     pub(crate) fn from_received(entries: Vec<(String, Value)>) -> Map {
         if entries.len() <= LINEAR_DEDUP_LIMIT {
+            // Keys sent once each (the usual case): the entries are the map as they are.
+            let unique = entries
+                .iter()
+                .enumerate()
+                .all(|(i, (key, _))| entries.iter().take(i).all(|(before, _)| before != key));
+            if unique {
+                return Map { entries };
+            }
             let mut map = Map::with_capacity(entries.len());
             for (k, v) in entries {
                 map.insert(k, v);
@@ -215,6 +223,23 @@ mod tests {
         assert_eq!(m.get("k0"), Some(&Value::from("zero")));
         assert_eq!(m.get("k3"), Some(&Value::from("last")));
         assert_eq!(m.keys().nth(3).map(String::as_str), Some("k3"));
+    }
+
+    #[test]
+    fn received_small_objects_keep_their_order_and_their_duplicates_the_last_value() {
+        let entries = |pairs: &[(&str, i32)]| -> Vec<(String, Value)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+                .collect()
+        };
+        let m = Map::from_received(entries(&[("b", 1), ("a", 2), ("c", 3)]));
+        let keys: Vec<_> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["b", "a", "c"]);
+        let m = Map::from_received(entries(&[("b", 1), ("a", 2), ("b", 3)]));
+        let keys: Vec<_> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["b", "a"]);
+        assert_eq!(m.get("b"), Some(&Value::from(3)));
     }
 
     #[test]
