@@ -66,7 +66,7 @@ impl Sink {
         self.next.set(num + 1);
         if self.copy {
             let mut collected = self.collected.take();
-            collected.push(Bytes::copy_from_slice(bytes));
+            collected.push(crate::value::lent::take_or_copy(bytes));
             self.collected.set(collected);
         }
         num

@@ -847,3 +847,27 @@ fn an_attachment_named_many_times_is_encoded_once_per_name() {
         Err(DecodeError::TooManyAttachments)
     );
 }
+
+#[test]
+fn a_binary_value_read_from_an_event_and_sent_back_is_never_copied() {
+    let data = Bytes::from(vec![7u8; 100]);
+    let mut d = decoder();
+    assert_eq!(
+        d.decode_str(r#"51-["e",{"_placeholder":true,"num":0}]"#),
+        Ok(None)
+    );
+    let packet = d.decode_binary(data.clone()).unwrap().unwrap();
+    let value: Value = packet.arg(0).unwrap();
+    assert_eq!(
+        value.as_binary().map(|b| b.as_ptr()),
+        Some(data.as_ptr()),
+        "read without a copy"
+    );
+    let encoded = JsonParser::default().encode_ack("/", 1, &(value,)).unwrap();
+    assert_eq!(
+        encoded.binaries().first().map(|b| b.as_ptr()),
+        Some(data.as_ptr()),
+        "sent without a copy"
+    );
+    assert_eq!(encoded.binaries().first(), Some(&data));
+}

@@ -22,7 +22,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Array(a) => visit_array(a, visitor),
             Value::Object(m) => visit_object(m, visitor),
-            Value::Binary(b) => visitor.visit_borrowed_bytes(b),
+            Value::Binary(b) => super::lent::lend(b, || visitor.visit_borrowed_bytes(b)),
         }
     }
 

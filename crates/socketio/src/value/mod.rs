@@ -6,6 +6,7 @@
 //! application uses when it does not want a typed argument.
 
 pub(crate) mod de;
+pub(crate) mod lent;
 mod map;
 mod ser;
 
@@ -346,7 +347,8 @@ impl serde::Serialize for Value {
             }
             // The placeholder encoder turns this call into `{"_placeholder":true,"num":N}`;
             // other serializers write bytes their own way (msgpack: `bin`).
-            Value::Binary(b) => serializer.serialize_bytes(b),
+            // Lent, so that our own serializers take the bytes instead of copying them.
+            Value::Binary(b) => lent::lend(b, || serializer.serialize_bytes(b)),
         }
     }
 }
@@ -401,7 +403,7 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
     }
 
     fn visit_bytes<E>(self, b: &[u8]) -> Result<Value, E> {
-        Ok(Value::Binary(Bytes::copy_from_slice(b)))
+        Ok(Value::Binary(lent::take_or_copy(b)))
     }
 
     fn visit_byte_buf<E>(self, b: Vec<u8>) -> Result<Value, E> {

@@ -1,6 +1,5 @@
 //! Building a [`Value`] from any `Serialize` type: [`to_value`].
 
-use bytes::Bytes;
 use serde::ser::{self, Error as _, Serialize};
 
 use super::{Map, Value};
@@ -91,7 +90,7 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::from(v))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
-        Ok(Value::Binary(Bytes::copy_from_slice(v)))
+        Ok(Value::Binary(super::lent::take_or_copy(v)))
     }
     fn serialize_none(self) -> Result<Value, Error> {
         Ok(Value::Null)
