@@ -12,22 +12,28 @@ thread_local! {
     static LENT: RefCell<Option<Bytes>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with `bytes` lent.
+/// Runs `f` with `bytes` lent. What was lent before is lent again afterwards, also when `f`
+/// unwinds, so the slot never keeps bytes alive past the call.
 pub(crate) fn lend<R>(bytes: &Bytes, f: impl FnOnce() -> R) -> R {
-    let before = LENT.with(|lent| {
+    /// Puts back what was lent before.
+    struct Restore(Option<Option<Bytes>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(before) = self.0.take() {
+                LENT.with(|lent| {
+                    if let Ok(mut lent) = lent.try_borrow_mut() {
+                        *lent = before;
+                    }
+                });
+            }
+        }
+    }
+    let _restore = Restore(LENT.with(|lent| {
         lent.try_borrow_mut()
             .map(|mut lent| lent.replace(bytes.clone()))
             .ok()
-    });
-    let out = f();
-    if let Some(before) = before {
-        LENT.with(|lent| {
-            if let Ok(mut lent) = lent.try_borrow_mut() {
-                *lent = before;
-            }
-        });
-    }
-    out
+    }));
+    f()
 }
 
 /// The lent bytes when `slice` is exactly them, else a copy of `slice`.
@@ -58,6 +64,14 @@ mod tests {
             assert_ne!(take_or_copy(&same).as_ptr(), same.as_ptr());
         });
         // Nothing is lent any more.
+        assert_ne!(take_or_copy(&bytes).as_ptr(), bytes.as_ptr());
+    }
+
+    #[test]
+    fn nothing_stays_lent_after_a_panic() {
+        let bytes = Bytes::from(vec![9u8; 8]);
+        let caught = std::panic::catch_unwind(|| lend(&bytes, || panic!("a Serialize panics")));
+        assert!(caught.is_err());
         assert_ne!(take_or_copy(&bytes).as_ptr(), bytes.as_ptr());
     }
 
