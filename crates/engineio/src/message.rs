@@ -23,6 +23,13 @@ impl Str {
         })
     }
 
+    /// The end of `text` from byte `start`, or `None` if `start` is not a character boundary
+    /// of it (the reverse of [`into_parts`](Str::into_parts)): no UTF-8 check.
+    pub fn from_parts(text: ByteString, start: usize) -> Option<Self> {
+        text.is_char_boundary(start)
+            .then(|| Str::suffix(text, start))
+    }
+
     /// The part of `text` after its first `start` bytes, which must be ASCII.
     pub(crate) fn suffix(text: ByteString, start: usize) -> Self {
         debug_assert!(text.is_char_boundary(start));
@@ -184,6 +191,10 @@ mod tests {
         assert_eq!(hasher.hash_one(&text), hasher.hash_one(Str::from("héllo")));
         let (whole, start) = text.clone().into_parts();
         assert_eq!((&whole[..], start), ("4héllo", 1));
+        assert_eq!(Str::from_parts(whole.clone(), start), Some(text.clone()));
+        // Inside the two bytes of `é`, or past the end.
+        assert_eq!(Str::from_parts(whole.clone(), 3), None);
+        assert_eq!(Str::from_parts(whole, 8), None);
         assert_eq!(text.into_bytes(), Bytes::from_static("héllo".as_bytes()));
     }
 

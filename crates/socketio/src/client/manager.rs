@@ -69,11 +69,11 @@ impl Link {
     }
 }
 
-/// Writes the messages of one packet: the text (the encoder wrote UTF-8, so the check cannot
-/// fail), then the attachments. `Encoded::text` is a slice of the encoded bytes: no copy.
+/// Writes the messages of one packet: the text (the encoded text after its `4`, shared, and
+/// UTF-8 by its type: not checked again), then the attachments.
 fn write(client: &EngineClient, encoded: &Encoded) -> bool {
-    if let Some(text) = encoded.text() {
-        let Ok(text) = Str::from_utf8(text) else {
+    if let Some(text) = encoded.text_utf8() {
+        let Some(text) = Str::from_parts(text.clone(), 1) else {
             return false;
         };
         if client.send(Message::Text(text)).is_err() {

@@ -62,6 +62,12 @@ impl Encoded {
         self.text.as_ref().map(ByteString::as_bytes)
     }
 
+    /// [`text_with_prefix`](Encoded::text_with_prefix) as the UTF-8 text it is.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn text_utf8(&self) -> Option<&ByteString> {
+        self.text.as_ref()
+    }
+
     /// The Socket.IO text packet without the Engine.IO prefix (e.g. `2["hi"]`); a slice of the
     /// same bytes, no copy.
     pub fn text(&self) -> Option<Bytes> {
