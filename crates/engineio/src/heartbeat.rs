@@ -82,6 +82,7 @@ fn fire<D: Default + Send + Sync + 'static>(lane: usize, (socket, beat): Beat<D>
         // Marked before the ping goes out, so a pong that beats us here still counts.
         st.awaiting_pong = true;
         st.beat = st.beat.wrapping_add(1);
+        st.queue.let_go();
         let beat = st.beat;
         drop(st);
         socket.push_control(Frame::ping());

@@ -137,6 +137,9 @@ pub(crate) struct Outbox {
     pub(crate) bytes: usize,
     /// The queue went over the high-water mark since the writer last emptied it.
     over_high_water: bool,
+    /// More than one packet was queued at once since the last heartbeat: the session is busy,
+    /// so its buffers are kept while empty. The heartbeat clears it ([`Outbox::let_go`]).
+    keep: bool,
 }
 
 impl Outbox {
@@ -145,8 +148,16 @@ impl Outbox {
         if self.first.is_none() {
             self.first = Some(frame);
         } else {
+            self.keep = true;
             self.frames.push_back(frame);
         }
+    }
+
+    /// Lets the next take that finds nothing queued give the buffers' memory back: called at
+    /// each heartbeat, so a session that fell idle holds none after its next ping, while a
+    /// busy one does not make its buffers again at every burst.
+    pub(crate) fn let_go(&mut self) {
+        self.keep = false;
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -154,8 +165,9 @@ impl Outbox {
     }
 
     /// Moves every queued packet to `out` (which must be empty); the two buffers swap, so
-    /// while packets keep coming neither allocates. When nothing was queued, both buffers give
-    /// their memory back: an idle session holds none. Returns whether the queue had been over
+    /// while packets keep coming neither allocates. When nothing was queued and no burst came
+    /// since the last heartbeat, both buffers give their memory back: an idle session holds
+    /// none. Returns whether the queue had been over
     /// the high-water mark: the caller then reports the drain ([`Socket::drained`]) once the
     /// lock is released.
     #[must_use]
@@ -174,7 +186,7 @@ impl Outbox {
     pub(crate) fn take_first(&mut self, rest: &mut VecDeque<Frame>) -> (Option<Frame>, bool) {
         let first = self.first.take();
         if self.frames.is_empty() {
-            if first.is_none() {
+            if first.is_none() && !self.keep {
                 if self.frames.capacity() > 0 {
                     self.frames = VecDeque::new();
                 }
@@ -677,7 +689,7 @@ mod outbox_tests {
     }
 
     #[test]
-    fn one_packet_is_taken_without_a_buffer_and_an_empty_take_holds_none() {
+    fn one_packet_is_taken_without_a_buffer_and_a_session_idle_since_a_heartbeat_holds_none() {
         let mut outbox = Outbox::default();
         let mut rest = VecDeque::new();
         outbox.push(Frame::message_text("x"));
@@ -689,6 +701,17 @@ mod outbox_tests {
         outbox.push(Frame::message_text("z"));
         let _ = outbox.take_first(&mut rest);
         rest.clear();
+        // Busy since the last heartbeat: the buffer is kept for the next burst.
+        let (first, _) = outbox.take_first(&mut rest);
+        assert_eq!(first, None);
+        assert!(rest.capacity() > 0 || outbox.frames.capacity() > 0);
+        outbox.push(Frame::message_text("y"));
+        outbox.push(Frame::message_text("z"));
+        let _ = outbox.take_first(&mut rest);
+        assert_eq!(texts(&rest), vec![Frame::message_text("z")]);
+        rest.clear();
+        // After a heartbeat, the next take that finds nothing gives both buffers back.
+        outbox.let_go();
         let (first, _) = outbox.take_first(&mut rest);
         assert_eq!(first, None);
         assert_eq!(rest.capacity(), 0);
