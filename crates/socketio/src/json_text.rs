@@ -6,11 +6,16 @@
 //! `serde_json::value::RawValue` (and `serde_json::Number` when another crate turns on
 //! `arbitrary_precision`) are written verbatim, as serde_json does. Errors are
 //! `serde_json::Error`s, so callers see one error type for both directions.
+//!
+//! Written for a binary packet ([`to_writer_with_placeholders`]), bytes become the placeholders
+//! of its attachments instead.
 
 use std::fmt::Display;
 
 use serde::ser::{self, Error as _, Impossible, Serialize};
 use serde_json::ser::{CompactFormatter, Formatter as _};
+
+use crate::parser::binary::Sink;
 
 // The text is written into a `String`: every piece written is either ASCII or a whole `&str`,
 // so it is UTF-8 by construction and its users need not check it again.
@@ -26,7 +31,21 @@ const VERBATIM_TOKENS: [&str; 2] = [
 
 /// Appends the JSON text of `value` to `out`.
 pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
-    value.serialize(Writer { out })
+    value.serialize(Writer { out, sink: None })
+}
+
+/// Appends the JSON text of `value`, each of its byte strings (at any depth) written as the
+/// placeholder `{"_placeholder":true,"num":N}` of an attachment recorded in `sink`, numbered in
+/// the order they are met (socket.io-parser's `deconstructPacket`).
+pub(crate) fn to_writer_with_placeholders<T: Serialize + ?Sized>(
+    out: &mut String,
+    value: &T,
+    sink: &Sink,
+) -> Result<(), Error> {
+    value.serialize(Writer {
+        out,
+        sink: Some(sink),
+    })
 }
 
 /// The JSON text of `value`.
@@ -54,6 +73,18 @@ pub(crate) fn plain_words(bytes: &[u8]) -> usize {
         len += 16;
     }
     len
+}
+
+/// Whether the last bytes of a string (fewer than sixteen) need no escape: checked as one
+/// word padded with spaces, the way [`plain_words`] checks whole words, instead of one byte at a
+/// time. Most strings (keys, event names, short values) are only such a tail.
+fn plain_tail(tail: &[u8]) -> bool {
+    let mut word = [b' '; 16];
+    match word.get_mut(..tail.len()) {
+        Some(start) => start.copy_from_slice(tail),
+        None => return false,
+    }
+    plain_words(&word) == 16
 }
 
 /// Appends the escape serde_json writes for `byte`, if it needs one: the
@@ -96,6 +127,9 @@ fn write_str(out: &mut String, s: &str) {
         // The word that holds a byte to escape (or the last bytes), one byte at a time.
         let word = bytes.get(at..).unwrap_or_default();
         if word.is_empty() {
+            break;
+        }
+        if word.len() < 16 && plain_tail(word) {
             break;
         }
         for (i, byte) in word.iter().take(16).enumerate() {
@@ -144,6 +178,8 @@ fn write_f32(out: &mut String, f: f32) {
 /// The serializer of one value.
 struct Writer<'a> {
     out: &'a mut String,
+    /// Where attachments go, when bytes are written as placeholders.
+    sink: Option<&'a Sink>,
 }
 
 macro_rules! integers {
@@ -199,8 +235,16 @@ impl<'a> ser::Serializer for Writer<'a> {
         Ok(())
     }
 
-    /// An array of numbers, as serde_json writes bytes.
+    /// A placeholder when attachments are recorded, else an array of numbers, as serde_json
+    /// writes bytes.
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        if let Some(sink) = self.sink {
+            let num = sink.record(v);
+            self.out.push_str(r#"{"_placeholder":true,"num":"#);
+            self.out.push_str(itoa::Buffer::new().format(num));
+            self.out.push('}');
+            return Ok(());
+        }
         self.out.push('[');
         for (i, byte) in v.iter().enumerate() {
             if i > 0 {
@@ -258,13 +302,14 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.out.push(':');
         value.serialize(Writer {
             out: &mut *self.out,
+            sink: self.sink,
         })?;
         self.out.push('}');
         Ok(())
     }
 
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a>, Error> {
-        Ok(Compound::open(self.out, '[', "]"))
+        Ok(Compound::open(self.out, self.sink, '[', "]"))
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Error> {
@@ -289,17 +334,18 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.out.push('{');
         write_str(self.out, variant);
         self.out.push(':');
-        Ok(Compound::open(self.out, '[', "]}"))
+        Ok(Compound::open(self.out, self.sink, '[', "]}"))
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>, Error> {
-        Ok(Compound::open(self.out, '{', "}"))
+        Ok(Compound::open(self.out, self.sink, '{', "}"))
     }
 
     fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'a>, Error> {
         if VERBATIM_TOKENS.contains(&name) {
             return Ok(Compound {
                 out: self.out,
+                sink: None,
                 first: true,
                 close: "",
                 verbatim: true,
@@ -318,7 +364,7 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.out.push('{');
         write_str(self.out, variant);
         self.out.push(':');
-        Ok(Compound::open(self.out, '{', "}}"))
+        Ok(Compound::open(self.out, self.sink, '{', "}}"))
     }
 
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
@@ -329,6 +375,7 @@ impl<'a> ser::Serializer for Writer<'a> {
 /// An array or object being written; `close` ends it (with the `}` of an enclosing variant).
 struct Compound<'a> {
     out: &'a mut String,
+    sink: Option<&'a Sink>,
     first: bool,
     close: &'static str,
     /// A `RawValue` (or `Number`) whose field is written as it is.
@@ -336,10 +383,11 @@ struct Compound<'a> {
 }
 
 impl<'a> Compound<'a> {
-    fn open(out: &'a mut String, open: char, close: &'static str) -> Self {
+    fn open(out: &'a mut String, sink: Option<&'a Sink>, open: char, close: &'static str) -> Self {
         out.push(open);
         Compound {
             out,
+            sink,
             first: true,
             close,
             verbatim: false,
@@ -357,6 +405,7 @@ impl<'a> Compound<'a> {
         self.comma();
         value.serialize(Writer {
             out: &mut *self.out,
+            sink: self.sink,
         })
     }
 
@@ -371,6 +420,7 @@ impl<'a> Compound<'a> {
         self.out.push(':');
         value.serialize(Writer {
             out: &mut *self.out,
+            sink: self.sink,
         })
     }
 
@@ -421,6 +471,7 @@ impl ser::SerializeMap for Compound<'_> {
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(Writer {
             out: &mut *self.out,
+            sink: self.sink,
         })
     }
 
@@ -760,6 +811,25 @@ pub(crate) mod tests {
                     expected,
                     "byte {byte:#x} at {at}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn every_ascii_byte_at_every_place_of_a_short_string_is_escaped_as_serde_json_does() {
+        // Lengths below, at and past one word, so tails of every length are met.
+        for len in 1..=34 {
+            for byte in 0..=0x7fu8 {
+                for at in 0..len {
+                    let mut text = vec![b'x'; len];
+                    text[at] = byte;
+                    let text = String::from_utf8(text).unwrap();
+                    assert_eq!(
+                        super::to_string(&text).unwrap(),
+                        serde_json::to_string(&text).unwrap(),
+                        "byte {byte:#x} at {at} of {len}"
+                    );
+                }
             }
         }
     }

@@ -8,7 +8,6 @@
 use std::cell::Cell;
 
 use bytes::Bytes;
-use serde::ser::{self, Serialize, Serializer};
 use smol_str::SmolStr;
 
 use crate::{DecodeError, Map, Packet, PacketType, Payload, Value};
@@ -16,7 +15,8 @@ use crate::{DecodeError, Map, Packet, PacketType, Payload, Value};
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-/// Where the placeholder serializer records binary values.
+/// Where the JSON writer records the binary values it writes as placeholders
+/// ([`crate::json_text::to_writer_with_placeholders`]).
 ///
 /// Interior mutability because serde hands nested values out by shared reference; a `Cell` is
 /// enough (no borrow is ever held across a call), and it cannot panic.
@@ -61,7 +61,8 @@ impl Sink {
         self.collected.into_inner()
     }
 
-    fn record(&self, bytes: &[u8]) -> usize {
+    /// Records the buffer of the next placeholder; returns its `num`.
+    pub(crate) fn record(&self, bytes: &[u8]) -> usize {
         let num = self.next.get();
         self.next.set(num + 1);
         if self.copy {
@@ -70,340 +71,6 @@ impl Sink {
             self.collected.set(collected);
         }
         num
-    }
-}
-
-/// Serializes `value` with binary replaced by placeholders recorded in `sink`.
-pub(crate) struct WithPlaceholders<'s, T: ?Sized> {
-    pub(crate) value: &'s T,
-    pub(crate) sink: &'s Sink,
-}
-
-impl<T: Serialize + ?Sized> Serialize for WithPlaceholders<'_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(PlaceholderSerializer {
-            inner: serializer,
-            sink: self.sink,
-        })
-    }
-}
-
-/// Any serializer, except that `serialize_bytes` writes a placeholder. Every nested value is
-/// wrapped again, so binary is found at any depth.
-struct PlaceholderSerializer<'s, S> {
-    inner: S,
-    sink: &'s Sink,
-}
-
-/// The placeholder object, in the key order socket.io writes it.
-#[derive(serde::Serialize)]
-struct Placeholder {
-    _placeholder: bool,
-    num: usize,
-}
-
-macro_rules! forward_scalars {
-    ($($method:ident: $t:ty),*) => {$(
-        fn $method(self, v: $t) -> Result<S::Ok, S::Error> {
-            self.inner.$method(v)
-        }
-    )*};
-}
-
-impl<'s, S: Serializer> Serializer for PlaceholderSerializer<'s, S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    type SerializeSeq = Compound<'s, S::SerializeSeq>;
-    type SerializeTuple = Compound<'s, S::SerializeTuple>;
-    type SerializeTupleStruct = Compound<'s, S::SerializeTupleStruct>;
-    type SerializeTupleVariant = Compound<'s, S::SerializeTupleVariant>;
-    type SerializeMap = Compound<'s, S::SerializeMap>;
-    type SerializeStruct = Compound<'s, S::SerializeStruct>;
-    type SerializeStructVariant = Compound<'s, S::SerializeStructVariant>;
-
-    forward_scalars!(
-        serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
-        serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
-        serialize_u32: u32, serialize_u64: u64, serialize_u128: u128, serialize_f32: f32,
-        serialize_f64: f64, serialize_char: char, serialize_str: &str
-    );
-
-    fn serialize_bytes(self, v: &[u8]) -> Result<S::Ok, S::Error> {
-        let num = self.sink.record(v);
-        Placeholder {
-            _placeholder: true,
-            num,
-        }
-        .serialize(self.inner)
-    }
-
-    fn serialize_none(self) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_none()
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_some(&wrapped)
-    }
-
-    fn serialize_unit(self) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_unit()
-    }
-
-    fn serialize_unit_struct(self, name: &'static str) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_unit_struct(name)
-    }
-
-    fn serialize_unit_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-    ) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_unit_variant(name, index, variant)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<S::Ok, S::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_newtype_struct(name, &wrapped)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        value: &T,
-    ) -> Result<S::Ok, S::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner
-            .serialize_newtype_variant(name, index, variant, &wrapped)
-    }
-
-    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        Ok(Compound {
-            inner: self.inner.serialize_seq(len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
-        Ok(Compound {
-            inner: self.inner.serialize_tuple(len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleStruct, S::Error> {
-        Ok(Compound {
-            inner: self.inner.serialize_tuple_struct(name, len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleVariant, S::Error> {
-        Ok(Compound {
-            inner: self
-                .inner
-                .serialize_tuple_variant(name, index, variant, len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
-        Ok(Compound {
-            inner: self.inner.serialize_map(len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn serialize_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeStruct, S::Error> {
-        Ok(Compound {
-            inner: self.inner.serialize_struct(name, len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn serialize_struct_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeStructVariant, S::Error> {
-        Ok(Compound {
-            inner: self
-                .inner
-                .serialize_struct_variant(name, index, variant, len)?,
-            sink: self.sink,
-        })
-    }
-
-    fn collect_str<T: std::fmt::Display + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        self.inner.collect_str(value)
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.inner.is_human_readable()
-    }
-}
-
-/// A compound serializer of the inner format whose elements are wrapped for placeholders.
-struct Compound<'s, C> {
-    inner: C,
-    sink: &'s Sink,
-}
-
-impl<C: ser::SerializeSeq> ser::SerializeSeq for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_element(&wrapped)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTuple> ser::SerializeTuple for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_element(&wrapped)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTupleStruct> ser::SerializeTupleStruct for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_field(&wrapped)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTupleVariant> ser::SerializeTupleVariant for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_field(&wrapped)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeMap> ser::SerializeMap for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value: key,
-            sink: self.sink,
-        };
-        self.inner.serialize_key(&wrapped)
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_value(&wrapped)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeStruct> ser::SerializeStruct for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_field(key, &wrapped)
-    }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
-        self.inner.skip_field(key)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeStructVariant> ser::SerializeStructVariant for Compound<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), C::Error> {
-        let wrapped = WithPlaceholders {
-            value,
-            sink: self.sink,
-        };
-        self.inner.serialize_field(key, &wrapped)
-    }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
-        self.inner.skip_field(key)
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
     }
 }
 
@@ -420,6 +87,34 @@ pub(crate) fn collect_binaries(value: &Value, out: &mut Vec<Bytes>) {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
+
+/// Zeros that marks are cut from: the mark of attachment `n` is `n` bytes of it.
+static MARKS: [u8; 256] = [0; 256];
+
+/// How many attachments can have a mark (more are read as placeholder objects).
+pub(crate) const MARKABLE: usize = MARKS.len();
+
+/// The mark that stands for attachment `num` in a binary packet read from text, until the
+/// attachments arrive: a binary value of `num` bytes, which costs no allocation. JSON text
+/// holds no binary, so in a value just read from it every binary value is a mark.
+pub(crate) fn mark(num: usize) -> Option<Value> {
+    MARKS
+        .get(..num)
+        .map(|zeros| Value::Binary(Bytes::from_static(zeros)))
+}
+
+/// Parses the JSON of a binary packet announcing `count` attachments, reading its placeholders
+/// as marks where it can ([`crate::value::MarkingSeed`]).
+pub(crate) fn parse_marked(json: &str, count: usize) -> Result<Value, serde_json::Error> {
+    use serde::de::DeserializeSeed as _;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let seed = crate::value::MarkingSeed {
+        marks: count.min(MARKABLE),
+    };
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
 
 /// What an object means in a received binary packet.
 enum Slot {
@@ -455,6 +150,8 @@ fn slot(map: &Map, count: usize) -> Result<Slot, DecodeError> {
 /// count, so a bad packet is refused before its attachments are buffered.
 pub(crate) fn check_placeholders(value: &Value, count: usize) -> Result<(), DecodeError> {
     match value {
+        // A mark, checked against the count when it was read.
+        Value::Binary(_) => Ok(()),
         Value::Array(items) => items.iter().try_for_each(|v| check_placeholders(v, count)),
         Value::Object(map) => match slot(map, count)? {
             Slot::Attachment(_) => Ok(()),
@@ -470,6 +167,13 @@ pub(crate) fn fill_placeholders(
     attachments: &[Bytes],
 ) -> Result<(), DecodeError> {
     match value {
+        Value::Binary(mark) => {
+            let bytes = attachments
+                .get(mark.len())
+                .ok_or(DecodeError::IllegalPlaceholder)?;
+            *value = Value::Binary(bytes.clone());
+            Ok(())
+        }
         Value::Array(items) => items
             .iter_mut()
             .try_for_each(|v| fill_placeholders(v, attachments)),
@@ -593,6 +297,139 @@ mod tests {
         let mut filled = v.clone();
         fill_placeholders(&mut filled, &[]).unwrap();
         assert_eq!(filled, v);
+    }
+
+    /// A binary packet's JSON read with marks, checked and filled.
+    fn through_marks(json: &str, attachments: &[Bytes]) -> Result<Value, DecodeError> {
+        let count = attachments.len();
+        let mut v = parse_marked(json, count).map_err(|e| crate::validate::json_error(&e))?;
+        check_placeholders(&v, count)?;
+        fill_placeholders(&mut v, attachments)?;
+        Ok(v)
+    }
+
+    /// The same read as a plain tree whose placeholders are objects.
+    fn through_objects(json: &str, attachments: &[Bytes]) -> Result<Value, DecodeError> {
+        let mut v: Value =
+            serde_json::from_str(json).map_err(|e| crate::validate::json_error(&e))?;
+        check_placeholders(&v, attachments.len())?;
+        fill_placeholders(&mut v, attachments)?;
+        Ok(v)
+    }
+
+    fn attachments(count: usize) -> Vec<Bytes> {
+        (0..count).map(|n| Bytes::from(vec![n as u8; 3])).collect()
+    }
+
+    #[test]
+    fn a_placeholder_is_read_as_a_mark_and_filled_with_the_attachment_itself() {
+        let atts = attachments(2);
+        let v = parse_marked(r#"[{"_placeholder":true,"num":1},{"a":1}]"#, 2).unwrap();
+        assert_eq!(
+            v,
+            Value::from(vec![
+                mark(1).unwrap(),
+                [("a", Value::from(1))].into_iter().collect()
+            ])
+        );
+        let filled = through_marks(r#"["e",{"_placeholder":true,"num":1}]"#, &atts).unwrap();
+        match filled.as_array().and_then(|a| a.get(1)) {
+            Some(Value::Binary(b)) => assert_eq!(b.as_ptr(), atts[1].as_ptr()),
+            other => panic!("not the attachment: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn placeholders_written_any_other_way_read_as_they_do_as_objects() {
+        let cases = [
+            r#"[{"_placeholder":true,"num":0}]"#,
+            r#"[{"num":0,"_placeholder":true}]"#,
+            r#"[{"_placeholder":true,"num":0,"x":1}]"#,
+            r#"[{"x":1,"_placeholder":true,"num":0}]"#,
+            r#"[{"_placeholder":true,"num":0,"num":1}]"#,
+            r#"[{"_placeholder":true,"_placeholder":true,"num":0}]"#,
+            r#"[{"_placeholder":true,"num":0,"_placeholder":false}]"#,
+            r#"[{"_placeholder":true,"num":1}]"#,
+            r#"[{"_placeholder":true,"num":1.0}]"#,
+            r#"[{"_placeholder":true,"num":-0}]"#,
+            r#"[{"_placeholder":true,"num":-1}]"#,
+            r#"[{"_placeholder":true,"num":2}]"#,
+            r#"[{"_placeholder":true,"num":18446744073709551616}]"#,
+            r#"[{"_placeholder":true,"num":"0"}]"#,
+            r#"[{"_placeholder":true}]"#,
+            r#"[{"_placeholder":"true","num":0}]"#,
+            r#"[{"_placeholder":true,"num":{"_placeholder":true,"num":0}}]"#,
+            r#"[{"a":{"_placeholder":true,"num":1},"a":2}]"#,
+            r#"[[{"_placeholder":true,"num":1}],{"b":[{"_placeholder":true,"num":0}]}]"#,
+            r#"[{"_placeholder":true,"num":0}"#,
+            r#"[{"_placeholder":true,"num":0}] x"#,
+        ];
+        for json in cases {
+            for count in 0..3 {
+                let atts = attachments(count);
+                assert_eq!(
+                    through_marks(json, &atts),
+                    through_objects(json, &atts),
+                    "{json} with {count} attachments"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn attachments_past_the_marks_are_read_as_objects() {
+        let atts = attachments(MARKABLE + 2);
+        for num in [0, MARKABLE - 1, MARKABLE, MARKABLE + 1, MARKABLE + 2] {
+            let json = format!(r#"["e",{{"_placeholder":true,"num":{num}}}]"#);
+            let read = through_marks(&json, &atts);
+            assert_eq!(read, through_objects(&json, &atts), "num {num}");
+            assert_eq!(read.is_ok(), num < MARKABLE + 2, "num {num}");
+        }
+    }
+
+    /// JSON text made of placeholder-like objects: the keys and values placeholders are made
+    /// of, in any order, repeated or missing.
+    fn placeholder_soup() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("true"),
+            Just("false"),
+            Just("0"),
+            Just("1"),
+            Just("2"),
+            Just("1.0"),
+            Just("-1"),
+            Just("\"0\""),
+            Just("null"),
+        ]
+        .prop_map(str::to_owned);
+        let key = prop_oneof![
+            Just("_placeholder"),
+            Just("num"),
+            Just("x"),
+            Just("\\u005fplaceholder"),
+        ];
+        leaf.prop_recursive(3, 32, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..4).prop_map(|entries| {
+                    let entries: Vec<String> = entries
+                        .into_iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect();
+                    format!("{{{}}}", entries.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn marks_read_every_placeholder_as_objects_do(json in placeholder_soup(), count in 0..4usize) {
+            let atts = attachments(count);
+            proptest::prop_assert_eq!(through_marks(&json, &atts), through_objects(&json, &atts));
+        }
     }
 
     #[test]

@@ -8,13 +8,11 @@ use bytestring::ByteString;
 use serde::Serialize;
 use smol_str::SmolStr;
 
-use super::binary::{self, PartialPacket, Sink, WithPlaceholders};
+use super::binary::{self, PartialPacket, Sink};
 use super::encoded::{Encoded, MESSAGE_PREFIX};
 use super::{Decoder, Parser};
 use crate::validate::{self, check_namespace};
-use crate::{
-    DecodeError, EncodeError, MAIN_NAMESPACE, Packet, PacketType, Payload, RawJson, Value,
-};
+use crate::{DecodeError, EncodeError, MAIN_NAMESPACE, Packet, PacketType, Payload, RawJson};
 
 /// The JSON parser (npm `socket.io-parser`), Socket.IO's default.
 ///
@@ -101,9 +99,8 @@ impl Parser for JsonParser {
                 let sink = Sink::counting();
                 let buf = write_packet(|buf| {
                     write_header(buf, wire, attachments.len(), nsp, id)?;
-                    Ok(crate::json_text::to_writer(
-                        buf,
-                        &WithPlaceholders { value, sink: &sink },
+                    Ok(crate::json_text::to_writer_with_placeholders(
+                        buf, value, &sink,
                     )?)
                 })?;
                 debug_assert_eq!(
@@ -132,16 +129,14 @@ impl Parser for JsonParser {
         args: &T,
         id: Option<u64>,
     ) -> Result<Encoded, EncodeError> {
-        let sink = Sink::collecting();
-        let buf = write_packet(|buf| {
+        write_with_attachments(PacketType::Event, Sink::collecting(), |buf, sink| {
             write_header(buf, PacketType::Event, 0, nsp, id)?;
             buf.push('[');
             crate::json_text::to_writer(buf, event)?;
             let args_at = buf.len();
-            write_args(buf, args, &sink)?;
+            write_args(buf, args, sink)?;
             join_args(buf, args_at)
-        })?;
-        Ok(finish(buf, PacketType::Event, sink))
+        })
     }
 
     fn encode_ack<T: Serialize + ?Sized>(
@@ -150,11 +145,10 @@ impl Parser for JsonParser {
         id: u64,
         args: &T,
     ) -> Result<Encoded, EncodeError> {
-        let sink = Sink::collecting();
-        let buf = write_packet(|buf| {
+        write_with_attachments(PacketType::Ack, Sink::collecting(), |buf, sink| {
             write_header(buf, PacketType::Ack, 0, nsp, Some(id))?;
             let args_at = buf.len();
-            write_args(buf, args, &sink)?;
+            write_args(buf, args, sink)?;
             match buf.get(args_at..) {
                 Some("null") => {
                     // `()` (or `None`): no arguments.
@@ -165,8 +159,7 @@ impl Parser for JsonParser {
                 Some(args) if args.starts_with('[') => Ok(()),
                 _ => Err(EncodeError::ArgsNotASequence),
             }
-        })?;
-        Ok(finish(buf, PacketType::Ack, sink))
+        })
     }
 }
 
@@ -184,10 +177,18 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 fn write_packet(
     write: impl FnOnce(&mut String) -> Result<(), EncodeError>,
 ) -> Result<String, EncodeError> {
+    write_packet_as(write, str::to_owned)
+}
+
+/// The packet `write` writes, copied out of the scratch buffer by `finish`.
+fn write_packet_as(
+    write: impl FnOnce(&mut String) -> Result<(), EncodeError>,
+    finish: impl FnOnce(&str) -> String,
+) -> Result<String, EncodeError> {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut buf) => {
             buf.clear();
-            let written = write(&mut buf).map(|()| buf.as_str().to_owned());
+            let written = write(&mut buf).map(|()| finish(buf.as_str()));
             if buf.capacity() > SCRATCH_KEEP {
                 *buf = String::new();
             }
@@ -196,9 +197,42 @@ fn write_packet(
         // A `Serialize` that encodes a packet of its own while being written.
         Err(_) => {
             let mut buf = String::with_capacity(64);
-            write(&mut buf).map(|()| buf)
+            write(&mut buf).map(|()| finish(buf.as_str()))
         }
     })
+}
+
+/// Writes an event or an acknowledgement whose arguments may hold binary: `write` writes it
+/// with a plain header, and when `sink` recorded placeholders the type becomes binary and the
+/// attachment count goes after it, in the one copy out of the scratch buffer (plain packets are
+/// copied as they are).
+fn write_with_attachments(
+    kind: PacketType,
+    sink: Sink,
+    write: impl FnOnce(&mut String, &Sink) -> Result<(), EncodeError>,
+) -> Result<Encoded, EncodeError> {
+    let text = write_packet_as(
+        |buf| write(buf, &sink),
+        |written| match sink.count() {
+            0 => written.to_owned(),
+            count => {
+                // `4<type>`, which the header always wrote, then the count.
+                let count = count as u64;
+                let digits = count.checked_ilog10().unwrap_or(0) as usize + 1;
+                let mut text = String::with_capacity(written.len() + digits + 1);
+                text.push(char::from(MESSAGE_PREFIX));
+                text.push(char::from(kind.with_binary().as_ascii()));
+                push_decimal(&mut text, count);
+                text.push('-');
+                text.push_str(written.get(2..).unwrap_or_default());
+                text
+            }
+        },
+    )?;
+    Ok(Encoded::text_and_attachments(
+        text.into(),
+        sink.into_collected(),
+    ))
 }
 
 /// Writes `4<type>[<attachments>-][<nsp>,][<id>]`.
@@ -234,8 +268,9 @@ fn write_args<T: Serialize + ?Sized>(
     args: &T,
     sink: &Sink,
 ) -> Result<(), EncodeError> {
-    let args = WithPlaceholders { value: args, sink };
-    Ok(crate::json_text::to_writer(buf, &args)?)
+    Ok(crate::json_text::to_writer_with_placeholders(
+        buf, args, sink,
+    )?)
 }
 
 /// Turns the serialized argument list at `at` into the tail of the event array that was opened
@@ -252,27 +287,6 @@ fn join_args(buf: &mut String, at: usize) -> Result<(), EncodeError> {
         _ => return Err(EncodeError::ArgsNotASequence),
     }
     Ok(())
-}
-
-/// Completes a packet written with a plain header: when the arguments held binary, the type
-/// becomes binary and the attachment count is inserted after it. This moves the text by a few
-/// bytes, which only binary packets pay; plain packets are written in one pass.
-fn finish(buf: String, kind: PacketType, sink: Sink) -> Encoded {
-    let attachments = sink.into_collected();
-    if attachments.is_empty() {
-        return Encoded::text_and_attachments(buf.into(), attachments);
-    }
-    // `4<type>`, which the header always wrote, then the count: copied once into a buffer of
-    // the exact size (a `Bytes` made of it needs no shared count).
-    let count = attachments.len() as u64;
-    let digits = count.checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut text = String::with_capacity(buf.len() + digits + 1);
-    text.push(char::from(MESSAGE_PREFIX));
-    text.push(char::from(kind.with_binary().as_ascii()));
-    push_decimal(&mut text, count);
-    text.push('-');
-    text.push_str(buf.get(2..).unwrap_or_default());
-    Encoded::text_and_attachments(text.into(), attachments)
 }
 
 /// Appends `n` in decimal.
@@ -335,7 +349,7 @@ impl Decoder for JsonDecoder {
         // A binary packet: the placeholders must be found, so this one is parsed into a tree.
         let data = match json {
             Some(j) => {
-                Some(serde_json::from_str::<Value>(j).map_err(|e| validate::json_error(&e))?)
+                Some(binary::parse_marked(j, expected).map_err(|e| validate::json_error(&e))?)
             }
             None => None,
         };

@@ -10,7 +10,7 @@
 //!   are configured with).
 
 mod any;
-mod binary;
+pub(crate) mod binary;
 mod encoded;
 mod json;
 #[cfg(feature = "msgpack")]

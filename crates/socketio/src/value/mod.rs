@@ -15,7 +15,6 @@ use std::borrow::Cow;
 use bytes::Bytes;
 pub use map::Map;
 pub use ser::to_value;
-use serde::Deserialize as _;
 pub use serde_json::Number;
 
 /// An untyped Socket.IO argument: any JSON value, or a binary buffer.
@@ -355,14 +354,113 @@ impl serde::Serialize for Value {
 
 impl<'de> serde::Deserialize<'de> for Value {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
+        deserializer.deserialize_any(ValueVisitor { marks: NoMarks })
     }
 }
 
-/// Builds a [`Value`] from whatever a self-describing format reports.
-struct ValueVisitor;
+/// Reads a [`Value`] the way `Value::deserialize` does, except that objects which are exactly
+/// a placeholder of a binary packet, `{"_placeholder":true,"num":N}` with those two keys in
+/// that order and an integer `N` below `marks`, are read as the mark of attachment `N`
+/// ([`binary::mark`](crate::parser::binary)) instead of as an object. Every other object,
+/// placeholders written any other way included, is read as an object.
+#[derive(Clone, Copy)]
+pub(crate) struct MarkingSeed {
+    pub(crate) marks: usize,
+}
 
-impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+impl<'de> serde::de::DeserializeSeed<'de> for MarkingSeed {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor { marks: self.marks })
+    }
+}
+
+/// How many attachments placeholders may be read as marks of: a number, or none at all for a
+/// plain [`Value`] (whose reading then compiles to no test of it).
+trait Marks: Copy {
+    fn get(self) -> usize;
+}
+
+/// Placeholders are objects.
+#[derive(Clone, Copy)]
+struct NoMarks;
+
+impl Marks for NoMarks {
+    #[inline(always)]
+    fn get(self) -> usize {
+        0
+    }
+}
+
+impl Marks for usize {
+    fn get(self) -> usize {
+        self
+    }
+}
+
+/// Builds a [`Value`] from whatever a self-describing format reports; with marks, placeholders
+/// are read as [`MarkingSeed`] says.
+#[derive(Clone, Copy)]
+struct ValueVisitor<M> {
+    marks: M,
+}
+
+/// The elements of an array or the values of an object, read the way their container is.
+impl<'de, M: Marks> serde::de::DeserializeSeed<'de> for ValueVisitor<M> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// An object key, borrowed from the input when the format allows, so that a placeholder's keys
+/// are compared without being copied.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Key::Borrowed(s) => s.to_owned(),
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(s))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(s))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de, M: Marks> serde::de::Visitor<'de> for ValueVisitor<M> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -419,17 +517,17 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
     }
 
     fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
+        d.deserialize_any(self)
     }
 
     fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
+        d.deserialize_any(self)
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         // The size hint comes from the peer: cap it so a lying hint cannot reserve memory.
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(v) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(self)? {
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -437,9 +535,61 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0).min(64));
-        while let Some(entry) = access.next_entry::<String, Value>()? {
-            entries.push(entry);
+        let marks = self.marks.get();
+        if marks == 0 {
+            while let Some(entry) = access.next_entry::<String, Value>()? {
+                entries.push(entry);
+            }
+            return Ok(Value::Object(Map::from_received(entries)));
+        }
+        // How much of a placeholder was read, in order, and not yet put in `entries`: 1 once
+        // `"_placeholder":true` was, 2 once `"num":N` followed.
+        let mut held = 0;
+        let mut num = 0;
+        while let Some(key) = access.next_key::<Key<'de>>()? {
+            let value = access.next_value_seed(self)?;
+            if entries.is_empty() {
+                match (held, key.as_str(), &value) {
+                    (0, "_placeholder", Value::Bool(true)) => {
+                        held = 1;
+                        continue;
+                    }
+                    (1, "num", Value::Number(n)) => {
+                        if let Some(n) = n.as_u64().and_then(|n| usize::try_from(n).ok())
+                            && n < marks
+                        {
+                            held = 2;
+                            num = n;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+                put_back_placeholder(&mut entries, held, num);
+            }
+            entries.push((key.into_string(), value));
+        }
+        if held == 2
+            && entries.is_empty()
+            && let Some(mark) = crate::parser::binary::mark(num)
+        {
+            return Ok(mark);
+        }
+        if entries.is_empty() {
+            put_back_placeholder(&mut entries, held, num);
         }
         Ok(Value::Object(Map::from_received(entries)))
+    }
+}
+
+/// Puts the entries of a placeholder that [`ValueVisitor::visit_map`] held back (`held` of
+/// them) into `entries`, once the object turned out not to be exactly a placeholder. They are
+/// the values that were read: `true`, and the integer `num`.
+fn put_back_placeholder(entries: &mut Vec<(String, Value)>, held: usize, num: usize) {
+    if held >= 1 {
+        entries.push(("_placeholder".to_owned(), Value::Bool(true)));
+    }
+    if held >= 2 {
+        entries.push(("num".to_owned(), Value::from(num as u64)));
     }
 }
