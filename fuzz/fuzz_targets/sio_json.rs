@@ -7,7 +7,9 @@
 //! serde_json reads, with the event name the decoder gave (the decoder checks most packets in
 //! a pass of its own and leaves the rest to serde_json: the two must agree). A second decoder
 //! is fed the same messages as the server feeds it (text read in place after the Engine.IO `4`,
-//! `Decoder::decode_utf8`) and must give the same results.
+//! `Decoder::decode_utf8`) and must give the same results. The JSON of every text piece (after
+//! its header, if any) is also read as a binary packet's with 0 to 3 attachments both ways the
+//! decoder can (placeholders as marks, placeholders as objects), which must agree.
 #![no_main]
 
 use bytes::Bytes;
@@ -33,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
                 )
             }
             _ => (
-                decoder.decode_text(Bytes::copy_from_slice(piece)),
+                {
+                    placeholders_read_both_ways_agree(piece);
+                    decoder.decode_text(Bytes::copy_from_slice(piece))
+                },
                 match std::str::from_utf8(piece) {
                     Ok(text) => in_place.decode_utf8(ByteString::from(format!("4{text}")), 1),
                     Err(_) => in_place.decode_text(Bytes::copy_from_slice(piece)),
@@ -129,5 +134,23 @@ fn serde_json_agrees(packet: &Packet) {
         if let Some(first) = first {
             assert_eq!(first, name, "the event name serde_json reads");
         }
+    }
+}
+
+/// Reads the JSON of a text piece (from its first `[` or `{`, where a packet's payload starts)
+/// as a binary packet's, both ways, with 0 to 3 attachments.
+fn placeholders_read_both_ways_agree(piece: &[u8]) {
+    let Ok(text) = std::str::from_utf8(piece) else {
+        return;
+    };
+    let json = text
+        .find(['[', '{'])
+        .and_then(|at| text.get(at..))
+        .unwrap_or(text);
+    let attachments: Vec<Bytes> = (0..3u8).map(|n| Bytes::from(vec![n; 2])).collect();
+    for count in 0..=attachments.len() {
+        let (marked, objects) =
+            socketio::fuzzing::read_binary_json_both_ways(json, &attachments[..count]);
+        assert_eq!(marked, objects, "placeholders read two ways disagree");
     }
 }

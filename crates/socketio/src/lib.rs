@@ -40,6 +40,9 @@ mod args;
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod json_text;
 mod packet;
 pub mod parser;

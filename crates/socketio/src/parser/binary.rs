@@ -191,6 +191,27 @@ pub(crate) fn fill_placeholders(
     }
 }
 
+/// A binary packet's JSON read with marks, checked and filled with `attachments`, as the
+/// decoder reads it (for tests and the fuzz targets, which compare it with
+/// [`read_as_objects`]).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn read_marked(json: &str, attachments: &[Bytes]) -> Result<Value, DecodeError> {
+    let count = attachments.len();
+    let mut v = parse_marked(json, count).map_err(|e| crate::validate::json_error(&e))?;
+    check_placeholders(&v, count)?;
+    fill_placeholders(&mut v, attachments)?;
+    Ok(v)
+}
+
+/// The same read with every placeholder read as an object first.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn read_as_objects(json: &str, attachments: &[Bytes]) -> Result<Value, DecodeError> {
+    let mut v: Value = serde_json::from_str(json).map_err(|e| crate::validate::json_error(&e))?;
+    check_placeholders(&v, attachments.len())?;
+    fill_placeholders(&mut v, attachments)?;
+    Ok(v)
+}
+
 /// A binary packet whose text part arrived and whose attachments are still coming.
 #[derive(Debug)]
 pub(crate) struct PartialPacket {
@@ -299,23 +320,8 @@ mod tests {
         assert_eq!(filled, v);
     }
 
-    /// A binary packet's JSON read with marks, checked and filled.
-    fn through_marks(json: &str, attachments: &[Bytes]) -> Result<Value, DecodeError> {
-        let count = attachments.len();
-        let mut v = parse_marked(json, count).map_err(|e| crate::validate::json_error(&e))?;
-        check_placeholders(&v, count)?;
-        fill_placeholders(&mut v, attachments)?;
-        Ok(v)
-    }
-
-    /// The same read as a plain tree whose placeholders are objects.
-    fn through_objects(json: &str, attachments: &[Bytes]) -> Result<Value, DecodeError> {
-        let mut v: Value =
-            serde_json::from_str(json).map_err(|e| crate::validate::json_error(&e))?;
-        check_placeholders(&v, attachments.len())?;
-        fill_placeholders(&mut v, attachments)?;
-        Ok(v)
-    }
+    use read_as_objects as through_objects;
+    use read_marked as through_marks;
 
     fn attachments(count: usize) -> Vec<Bytes> {
         (0..count).map(|n| Bytes::from(vec![n as u8; 3])).collect()
