@@ -233,6 +233,19 @@ impl Listeners {
         self.more.get_or_insert_with(Box::default)
     }
 
+    /// The listeners of event `name`: the first, the others (empty, and so not allocated, for
+    /// an event with one listener), and whether any of them is a `once` listener.
+    fn event_handlers(&self, name: &str) -> (Option<EventHandler>, Vec<EventHandler>, bool) {
+        let mut once = false;
+        let mut matching = self.events.iter().filter(|(n, _)| n == name).map(|(_, x)| {
+            once |= x.once;
+            x.handler.clone()
+        });
+        let first = matching.next();
+        let rest: Vec<EventHandler> = matching.collect();
+        (first, rest, once)
+    }
+
     /// The handlers of one of the less common kinds of listeners (none if the socket has no
     /// such listener).
     fn handlers<H: Clone>(&self, kind: impl Fn(&MoreListeners) -> &Vec<Listener<H>>) -> Vec<H> {
@@ -826,14 +839,21 @@ impl Socket {
     fn on_event(self: &Arc<Self>, packet: Packet) {
         let ack = packet.id().map(|id| AckSender::new(Arc::clone(self), id));
         let event = Event { packet, ack };
-        let (any, middlewares) = {
+        // The event's listeners, in the order added, are taken after the catch-all listeners
+        // and middlewares ran (they may add or remove some); a socket without those (most)
+        // takes them under the same lock. Events of a socket are dispatched one at a time (by
+        // its connection's task), so `once` listeners found under the read lock are still there
+        // when the write lock removes them.
+        let (taken, any, middlewares) = {
             let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            (
-                l.handlers(|more| &more.any),
-                l.more
-                    .as_deref()
-                    .map_or_else(Vec::new, |more| more.middlewares.clone()),
-            )
+            match l.more.as_deref() {
+                None => (Some(l.event_handlers(event.name())), Vec::new(), Vec::new()),
+                Some(more) => (
+                    None,
+                    more.any.iter().map(|x| x.handler.clone()).collect(),
+                    more.middlewares.clone(),
+                ),
+            }
         };
         for h in any {
             h(self, &event);
@@ -844,22 +864,12 @@ impl Socket {
                 return;
             }
         }
-        // The event's listeners, in the order added. Events of a socket are dispatched one at
-        // a time (by its connection's task), so `once` listeners found under the read lock
-        // are still there when the write lock removes them.
-        let (first, rest, once) = {
-            let name = event.name();
-            let l = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            let mut once = false;
-            let mut matching = l.events.iter().filter(|(n, _)| n == name).map(|(_, x)| {
-                once |= x.once;
-                x.handler.clone()
-            });
-            let first = matching.next();
-            // Empty, and so not allocated, for an event with one listener.
-            let rest: Vec<EventHandler> = matching.collect();
-            (first, rest, once)
-        };
+        let (first, rest, once) = taken.unwrap_or_else(|| {
+            self.listeners
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .event_handlers(event.name())
+        });
         if once {
             let name = event.name();
             let mut l = self.listeners.write().unwrap_or_else(|e| e.into_inner());
