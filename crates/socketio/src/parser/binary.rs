@@ -104,14 +104,11 @@ pub(crate) fn mark(num: usize) -> Option<Value> {
 }
 
 /// Parses the JSON of a binary packet announcing `count` attachments, reading its placeholders
-/// as marks where it can ([`crate::value::MarkingSeed`]).
+/// as marks where it can ([`crate::value::marking_seed`]).
 pub(crate) fn parse_marked(json: &str, count: usize) -> Result<Value, serde_json::Error> {
     use serde::de::DeserializeSeed as _;
     let mut de = serde_json::Deserializer::from_str(json);
-    let seed = crate::value::MarkingSeed {
-        marks: count.min(MARKABLE),
-    };
-    let value = seed.deserialize(&mut de)?;
+    let value = crate::value::marking_seed(count.min(MARKABLE)).deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }

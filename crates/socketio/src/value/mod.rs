@@ -358,22 +358,15 @@ impl<'de> serde::Deserialize<'de> for Value {
     }
 }
 
-/// Reads a [`Value`] the way `Value::deserialize` does, except that objects which are exactly
-/// a placeholder of a binary packet, `{"_placeholder":true,"num":N}` with those two keys in
-/// that order and an integer `N` below `marks`, are read as the mark of attachment `N`
+/// A seed that reads a [`Value`] the way `Value::deserialize` does, except that objects which
+/// are exactly a placeholder of a binary packet, `{"_placeholder":true,"num":N}` with those two
+/// keys in that order and an integer `N` below `marks`, are read as the mark of attachment `N`
 /// ([`binary::mark`](crate::parser::binary)) instead of as an object. Every other object,
 /// placeholders written any other way included, is read as an object.
-#[derive(Clone, Copy)]
-pub(crate) struct MarkingSeed {
-    pub(crate) marks: usize,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for MarkingSeed {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor { marks: self.marks })
-    }
+pub(crate) fn marking_seed<'de>(
+    marks: usize,
+) -> impl serde::de::DeserializeSeed<'de, Value = Value> {
+    ValueVisitor { marks }
 }
 
 /// How many attachments placeholders may be read as marks of: a number, or none at all for a
@@ -400,7 +393,7 @@ impl Marks for usize {
 }
 
 /// Builds a [`Value`] from whatever a self-describing format reports; with marks, placeholders
-/// are read as [`MarkingSeed`] says.
+/// are read as [`marking_seed`] says.
 #[derive(Clone, Copy)]
 struct ValueVisitor<M> {
     marks: M,
