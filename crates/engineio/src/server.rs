@@ -271,10 +271,23 @@ struct EioQuery<'a> {
 }
 
 impl<'a> EioQuery<'a> {
+    /// Reads the pairs byte by byte: every request of a session passes here, and the
+    /// separators are ASCII, so each piece starts and ends on a character boundary.
     fn parse(query: &'a str) -> Self {
         let mut q = EioQuery::default();
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let mut rest = query;
+        loop {
+            let (pair, next) = match rest.bytes().position(|b| b == b'&') {
+                Some(amp) => (rest.get(..amp).unwrap_or_default(), rest.get(amp + 1..)),
+                None => (rest, None),
+            };
+            let (key, value) = match pair.bytes().position(|b| b == b'=') {
+                Some(eq) => (
+                    pair.get(..eq).unwrap_or_default(),
+                    pair.get(eq + 1..).unwrap_or_default(),
+                ),
+                None => (pair, ""),
+            };
             match key {
                 "EIO" if q.eio.is_none() => q.eio = Some(value),
                 "transport" if q.transport.is_none() => q.transport = Some(value),
@@ -282,7 +295,73 @@ impl<'a> EioQuery<'a> {
                 "b64" => q.b64 = true,
                 _ => {}
             }
+            match next {
+                Some(next) => rest = next,
+                None => return q,
+            }
         }
-        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EioQuery;
+    use proptest::prelude::*;
+
+    /// The reading by `str::split`, which the byte loop must give back exactly.
+    fn by_split(query: &str) -> (Option<&str>, Option<&str>, Option<&str>, bool) {
+        let (mut eio, mut transport, mut sid, mut b64) = (None, None, None, false);
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "EIO" if eio.is_none() => eio = Some(value),
+                "transport" if transport.is_none() => transport = Some(value),
+                "sid" if sid.is_none() => sid = Some(value),
+                "b64" => b64 = true,
+                _ => {}
+            }
+        }
+        (eio, transport, sid, b64)
+    }
+
+    fn read(query: &str) -> (Option<&str>, Option<&str>, Option<&str>, bool) {
+        let q = EioQuery::parse(query);
+        (q.eio, q.transport, q.sid, q.b64)
+    }
+
+    #[test]
+    fn a_session_request_query_is_read() {
+        assert_eq!(
+            read("EIO=4&transport=polling&t=P1&sid=abcdefghijklmnopqrst"),
+            (
+                Some("4"),
+                Some("polling"),
+                Some("abcdefghijklmnopqrst"),
+                false
+            )
+        );
+        assert_eq!(read(""), (None, None, None, false));
+        assert_eq!(read("b64=1&EIO=3&EIO=4"), (Some("3"), None, None, true));
+        assert_eq!(read("&&sid=&transport"), (None, Some(""), Some(""), false));
+        assert_eq!(
+            read("sid=a=b&é=ü&EIO=é"),
+            (Some("é"), None, Some("a=b"), false)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_byte_loop_reads_what_split_reads(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("EIO"), Just("transport"), Just("sid"), Just("b64"), Just("="),
+                    Just("&"), Just("4"), Just("polling"), Just("é"), Just("x"), Just("€="),
+                ],
+                0..24,
+            )
+        ) {
+            let query = pieces.concat();
+            prop_assert_eq!(read(&query), by_split(&query));
+        }
     }
 }
