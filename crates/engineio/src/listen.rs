@@ -50,16 +50,24 @@ where
         let service = service.clone();
         let engine = engine.clone();
         let header_timeout = engine.engine.config.request_header_timeout;
+        let engine_for_requests = engine.clone();
         tokio::spawn(async move {
             let hyper_service =
                 hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                    req.extensions_mut().insert(RemoteAddr(addr));
+                    // Three allocations per request: left out for the requests of an open
+                    // session, which never read it (see `RemoteAddr`).
+                    if !engine_for_requests.is_session_request(req.uri()) {
+                        req.extensions_mut().insert(RemoteAddr(addr));
+                    }
                     let mut service = service.clone();
                     async move { service.call(req).await }
                 });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                // Polling responses are small: one buffer and one write(2) cost less than a
+                // queue of buffers and writev(2).
+                .writev(false)
                 .serve_connection(TokioIo::new(stream), hyper_service)
                 .with_upgrades();
             tokio::pin!(conn);

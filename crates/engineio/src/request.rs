@@ -7,9 +7,11 @@ use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
-/// The remote address of a connection, as a request extension. The standalone server sets it;
-/// when mounting the service elsewhere, insert it (for example from axum's `ConnectInfo`) so
-/// that sessions know their peer's address.
+/// The remote address of a connection, as a request extension. The standalone server sets it
+/// on every request but those of an open session (a request under the server's path whose
+/// query names a `sid`): sessions read it from their handshake. When mounting the service
+/// elsewhere, insert it (for example from axum's `ConnectInfo`) so that sessions know their
+/// peer's address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 

@@ -2,10 +2,12 @@
 //! checks Node makes first, in Node's order (transport, origin, session id, then for
 //! handshakes: method, WebSocket upgrade, `allow_request`, protocol version).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use tokio::net::{TcpListener, ToSocketAddrs};
 
@@ -115,36 +117,68 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
         crate::listen::serve(self.clone(), listener, service).await
     }
 
+    /// Whether a request belongs to an open (or once open) session: under the server's path,
+    /// with a `sid` in its query.
+    pub(crate) fn is_session_request(&self, uri: &http::Uri) -> bool {
+        uri.path().starts_with(self.engine.prefix.as_str())
+            && EioQuery::parse(uri.query().unwrap_or("")).sid.is_some()
+    }
+
     /// Handles one HTTP request whose path is under the server's path.
-    pub(crate) async fn handle<B>(&self, req: Request<B>) -> Response<Bytes>
+    ///
+    /// Every request of a session passes here, so the future is kept small: the router
+    /// decides synchronously, and only a polling request that waits (or a handshake with an
+    /// [`allow_request`](crate::ConfigBuilder::allow_request) hook, boxed) is awaited. A large
+    /// future would be copied into its box for every request and allocated past the
+    /// allocator's fast sizes.
+    pub(crate) fn handle<B>(
+        &self,
+        req: Request<B>,
+    ) -> impl Future<Output = Response<Bytes>> + Send + 'static
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let Some(cors) = &self.engine.config.cors else {
-            let upgrade = req.headers().contains_key(header::UPGRADE);
-            return self
-                .route(req)
-                .await
-                .unwrap_or_else(|e| e.response_to(upgrade));
+        let cors = self.engine.config.cors.as_ref();
+        let preflight = match cors {
+            Some(cors) if req.method() == Method::OPTIONS => {
+                let mut res = polling::empty(StatusCode::NO_CONTENT);
+                cors.apply_preflight(req.headers(), res.headers_mut());
+                Some(res)
+            }
+            _ => None,
         };
-        if req.method() == Method::OPTIONS {
-            let mut res = polling::empty(StatusCode::NO_CONTENT);
-            cors.apply_preflight(req.headers(), res.headers_mut());
-            return res;
+        // A preflight is answered with the preflight headers alone.
+        let request_headers = cors
+            .filter(|_| preflight.is_none())
+            .map(|_| req.headers().clone());
+        let upgrade = req.headers().contains_key(header::UPGRADE);
+        let routed = match preflight {
+            Some(res) => Routed::Done(Ok(res)),
+            None => self.route(req),
+        };
+        let server = self.clone();
+        async move {
+            let routed = match routed {
+                Routed::Done(routed) => routed,
+                Routed::Get(socket, headers) => Ok(polling::get(socket, &headers).await),
+                Routed::Post(socket, headers, body) => {
+                    Ok(polling::post(socket, &headers, body).await)
+                }
+                Routed::Later(handshake) => handshake.await,
+            };
+            let mut res = routed.unwrap_or_else(|e| e.response_to(upgrade));
+            if let (Some(cors), Some(request_headers)) =
+                (&server.engine.config.cors, &request_headers)
+            {
+                cors.apply(request_headers, res.headers_mut());
+            }
+            res
         }
-        let request_headers = req.headers().clone();
-        let upgrade = request_headers.contains_key(header::UPGRADE);
-        let mut res = self
-            .route(req)
-            .await
-            .unwrap_or_else(|e| e.response_to(upgrade));
-        cors.apply(&request_headers, res.headers_mut());
-        res
     }
 
-    async fn route<B>(&self, mut req: Request<B>) -> Result<Response<Bytes>, RequestError>
+    fn route<B>(&self, mut req: Request<B>) -> Routed<D, B>
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -152,63 +186,93 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
     {
         let config = &self.engine.config;
         let query = EioQuery::parse(req.uri().query().unwrap_or(""));
-        let transport = query
+        let Some(transport) = query
             .transport
             .and_then(TransportKind::parse)
             .filter(|t| config.accepts(*t))
-            .ok_or(RequestError::UnknownTransport)?;
+        else {
+            return Routed::Done(Err(RequestError::UnknownTransport));
+        };
         if let Some(origin) = req.headers().get(header::ORIGIN) {
             let valid = origin
                 .as_bytes()
                 .iter()
                 .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
             if !valid {
-                return Err(RequestError::BadRequest);
+                return Routed::Done(Err(RequestError::BadRequest));
             }
         }
         let wants_websocket =
             transport == TransportKind::WebSocket && websocket::is_upgrade_request(req.headers());
 
         if let Some(sid) = query.sid {
-            let socket = Sid::parse(sid)
-                .and_then(|sid| self.engine.get(sid))
-                .ok_or(RequestError::UnknownSid)?;
-            return self
-                .route_session(socket, transport, wants_websocket, req)
-                .await;
+            return match Sid::parse(sid).and_then(|sid| self.engine.get(sid)) {
+                Some(socket) => self.route_session(socket, transport, wants_websocket, req),
+                None => Routed::Done(Err(RequestError::UnknownSid)),
+            };
         }
 
         // A handshake.
         if req.method() != Method::GET {
-            return Err(RequestError::BadHandshakeMethod);
+            return Routed::Done(Err(RequestError::BadHandshakeMethod));
         }
         if transport == TransportKind::WebSocket && !wants_websocket {
-            return Err(RequestError::BadRequest);
+            return Routed::Done(Err(RequestError::BadRequest));
         }
         if self.engine.is_closed() {
-            return Err(RequestError::Forbidden("Server is closing".to_owned()));
+            return Routed::Done(Err(RequestError::Forbidden("Server is closing".to_owned())));
         }
         let request = Arc::new(RequestInfo::from_request(&req));
-        if let Some(allow) = &config.allow_request {
-            allow(Arc::clone(&request))
-                .await
-                .map_err(RequestError::Forbidden)?;
-        }
-        if query.eio != Some("4") {
+        let supported_version = query.eio == Some("4");
+        let supports_binary = !query.b64;
+        let Some(allow) = &config.allow_request else {
+            return Routed::Done(self.open(
+                &mut req,
+                request,
+                transport,
+                supported_version,
+                supports_binary,
+            ));
+        };
+        let allowed = allow(Arc::clone(&request));
+        let server = self.clone();
+        Routed::Later(Box::pin(async move {
+            allowed.await.map_err(RequestError::Forbidden)?;
+            server.open(
+                &mut req,
+                request,
+                transport,
+                supported_version,
+                supports_binary,
+            )
+        }))
+    }
+
+    /// Opens a session for a handshake that passed every check but the protocol version.
+    fn open<B>(
+        &self,
+        req: &mut Request<B>,
+        request: Arc<RequestInfo>,
+        transport: TransportKind,
+        supported_version: bool,
+        supports_binary: bool,
+    ) -> Result<Response<Bytes>, RequestError> {
+        if !supported_version {
             return Err(RequestError::UnsupportedProtocolVersion);
         }
-        let supports_binary = !query.b64;
         let socket = handshake::open(&self.engine, request, transport, supports_binary)
             .map_err(|_| RequestError::BadRequest)?;
         let mut res = match transport {
             TransportKind::Polling => polling::handshake_response(&socket, req.headers()),
             TransportKind::WebSocket => {
                 let res = websocket::switching_protocols(req.headers());
-                websocket::spawn_session(Arc::clone(&socket), hyper::upgrade::on(&mut req));
+                websocket::spawn_session(Arc::clone(&socket), hyper::upgrade::on(req));
                 res
             }
         };
-        let cookie = config
+        let cookie = self
+            .engine
+            .config
             .cookie
             .as_ref()
             .and_then(|c| HeaderValue::from_str(&c.header_value(socket.id().as_str())).ok());
@@ -218,13 +282,13 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
         Ok(res)
     }
 
-    async fn route_session<B>(
+    fn route_session<B>(
         &self,
         socket: Arc<Socket<D>>,
         transport: TransportKind,
         wants_websocket: bool,
         mut req: Request<B>,
-    ) -> Result<Response<Bytes>, RequestError>
+    ) -> Routed<D, B>
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -237,27 +301,39 @@ impl<D: Default + Send + Sync + 'static> EngineIo<D> {
                 drop(st);
                 let res = websocket::switching_protocols(req.headers());
                 websocket::spawn_refusal(hyper::upgrade::on(&mut req));
-                return Ok(res);
+                return Routed::Done(Ok(res));
             }
             if !self.engine.config.allow_upgrades {
-                return Err(RequestError::BadRequest);
+                return Routed::Done(Err(RequestError::BadRequest));
             }
             st.websocket_attached = true;
             drop(st);
             let res = websocket::switching_protocols(req.headers());
             websocket::spawn_upgrade(socket, hyper::upgrade::on(&mut req));
-            return Ok(res);
+            return Routed::Done(Ok(res));
         }
         if transport != socket.transport() || transport == TransportKind::WebSocket {
-            return Err(RequestError::BadRequest);
+            return Routed::Done(Err(RequestError::BadRequest));
         }
         let (parts, body) = req.into_parts();
-        Ok(match parts.method {
-            Method::GET => polling::get(socket, &parts.headers).await,
-            Method::POST => polling::post(socket, &parts.headers, body).await,
-            _ => polling::empty(StatusCode::INTERNAL_SERVER_ERROR),
-        })
+        match parts.method {
+            Method::GET => Routed::Get(socket, parts.headers),
+            Method::POST => Routed::Post(socket, parts.headers, body),
+            _ => Routed::Done(Ok(polling::empty(StatusCode::INTERNAL_SERVER_ERROR))),
+        }
     }
+}
+
+/// What the router decided for a request.
+enum Routed<D, B> {
+    /// Answered already.
+    Done(Result<Response<Bytes>, RequestError>),
+    /// A polling GET of this session, which may wait for packets.
+    Get(Arc<Socket<D>>, HeaderMap),
+    /// A polling POST of this session, whose body is still to be read.
+    Post(Arc<Socket<D>>, HeaderMap, B),
+    /// A handshake waiting for the `allow_request` hook.
+    Later(Pin<Box<dyn Future<Output = Result<Response<Bytes>, RequestError>> + Send>>),
 }
 
 /// The query parameters the router reads. Nothing else from the query is looked at, and no

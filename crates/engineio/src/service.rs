@@ -88,9 +88,9 @@ where
             .path()
             .starts_with(self.engine.engine.prefix.as_str())
         {
-            let engine = self.engine.clone();
+            let handled = self.engine.handle(req);
             Either::Left(Box::pin(async move {
-                let res = engine.handle(req).await;
+                let res = handled.await;
                 Ok(res.map(|b| http_body_util::Either::Left(Full::new(b))))
             }))
         } else {

@@ -401,3 +401,41 @@ async fn mounts_in_plain_hyper_in_front_of_another_service() {
     ws_send_text(&mut ws, "4hyper").await;
     assert_eq!(ws_text(&mut ws).await, "4hyper");
 }
+
+/// The standalone server gives routes beside Engine.IO the peer's address, and the requests
+/// of a session (which leave it out) are served as usual.
+#[tokio::test]
+async fn routes_beside_the_server_get_the_remote_address() {
+    use tower_service::Service as _;
+    let engine = EngineIo::new(Config::default(), Echo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+        let seen = req
+            .extensions()
+            .get::<engineio::RemoteAddr>()
+            .map(|a| a.0.ip().to_string())
+            .unwrap_or_default();
+        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+            bytes::Bytes::from(seen),
+        )))
+    });
+    let mut service = tower::Layer::layer(&engine.layer(), app);
+    let _ = futures_util::future::poll_fn(|cx| service.poll_ready(cx)).await;
+    let serving = engine.clone();
+    tokio::spawn(async move { serving.serve_with(listener, service).await });
+
+    let res = http(addr, "GET", "/app?sid=aaaaaaaaaaaaaaaaaaaa", &[], b"").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(String::from_utf8_lossy(&res.body), addr.ip().to_string());
+
+    let open = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[], b"").await;
+    let open: serde_json::Value =
+        serde_json::from_slice(open.body.strip_prefix(b"0").unwrap()).unwrap();
+    let sid = open["sid"].as_str().unwrap();
+    let path = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
+    let posted = http(addr, "POST", &path, &[], b"4hello").await;
+    assert_eq!(posted.status, 200);
+    let polled = http(addr, "GET", &path, &[], b"").await;
+    assert_eq!(String::from_utf8_lossy(&polled.body), "4hello");
+}
