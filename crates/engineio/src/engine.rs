@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::config::Config;
 use crate::heartbeat::Heartbeat;
 use crate::message::Message;
-use crate::sid::Sid;
+use crate::sid::{BuildSidHasher, Sid};
 use crate::socket::{CloseReason, Socket};
 
 /// What the layer above Engine.IO (Socket.IO, or an application) does with sessions.
@@ -44,7 +44,7 @@ pub(crate) struct Engine<D> {
     /// The path prefix requests must start with.
     pub(crate) prefix: String,
     pub(crate) handler: Box<dyn Handler<Data = D>>,
-    sessions: RwLock<HashMap<Sid, Arc<Socket<D>>>>,
+    sessions: RwLock<HashMap<Sid, Arc<Socket<D>>, BuildSidHasher>>,
     closed: AtomicBool,
     /// Wakes the standalone server's accept loop when the server closes.
     pub(crate) shutdown: tokio::sync::Notify,
@@ -59,7 +59,7 @@ impl<D: Default + Send + Sync + 'static> Engine<D> {
             heartbeat: Heartbeat::new(&config),
             config,
             handler,
-            sessions: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::default()),
             closed: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
         }

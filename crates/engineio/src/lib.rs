@@ -75,6 +75,6 @@ pub use packet::{DecodeError, Frame, Packet};
 pub use request::{RemoteAddr, RequestInfo};
 pub use server::EngineIo;
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
-pub use sid::Sid;
+pub use sid::{BuildSidHasher, Sid, SidHasher};
 pub use socket::{CloseReason, OverflowPolicy, Pressure, SendError, Socket};
 pub use timers::{TimerLease, TimerQueue};

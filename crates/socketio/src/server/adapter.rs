@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use engineio::{Frame, Sid};
+use engineio::{BuildSidHasher, Frame, Sid};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use smol_str::SmolStr;
@@ -664,7 +664,7 @@ pub type AdapterFactory = Arc<dyn Fn(Weak<Namespace>) -> Arc<dyn Adapter> + Send
 #[derive(Debug)]
 enum Members {
     One(Sid),
-    Many(HashSet<Sid>),
+    Many(HashSet<Sid, BuildSidHasher>),
 }
 
 impl Members {
@@ -695,7 +695,7 @@ impl Members {
             Members::One(one) if *one == id => {}
             Members::One(one) => {
                 let first = *one;
-                *self = Members::Many(HashSet::from([first, id]));
+                *self = Members::Many([first, id].into_iter().collect());
             }
             Members::Many(set) => {
                 set.insert(id);
@@ -727,7 +727,7 @@ impl Members {
 #[derive(Default)]
 struct RoomIndex {
     rooms: HashMap<Room, Members>,
-    sids: HashMap<Sid, Member>,
+    sids: HashMap<Sid, Member, BuildSidHasher>,
 }
 
 impl RoomIndex {
@@ -758,7 +758,7 @@ impl RoomIndex {
                 }
             }
             rooms => {
-                let mut seen = HashSet::new();
+                let mut seen = HashSet::with_hasher(BuildSidHasher::default());
                 for room in rooms {
                     for id in self.rooms.get(room).into_iter().flat_map(Members::iter) {
                         if seen.insert(*id)

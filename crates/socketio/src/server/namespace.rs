@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
-use engineio::Sid;
+use engineio::{BuildSidHasher, Sid};
 use serde::Serialize;
 use smol_str::SmolStr;
 use tokio::sync::oneshot;
@@ -161,7 +161,7 @@ pub struct Namespace {
     name: SmolStr,
     parser: ServerParser,
     adapter: Arc<dyn Adapter>,
-    sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
+    sockets: RwLock<HashMap<Sid, Arc<Socket>, BuildSidHasher>>,
     hooks: Hooks,
     server_side: RwLock<HashMap<SmolStr, Vec<ServerSideHandler>>>,
     /// Server→client acknowledgement ids: one counter per namespace, as in Node.
@@ -194,7 +194,7 @@ impl Namespace {
                 Some(factory) => factory(weak.clone()),
                 None => Arc::new(LocalAdapter::new(weak.clone())),
             },
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(HashMap::default()),
             hooks: Hooks::default(),
             server_side: RwLock::new(HashMap::new()),
             ack_ids: AtomicU64::new(0),
