@@ -11,6 +11,7 @@ use engineio::{CloseReason, Message, Sid, TimerLease, TimerQueue};
 use smol_str::SmolStr;
 
 use super::handshake::Handshake;
+use super::namespace::Namespace;
 use super::parser::AnyDecoder;
 use super::server::ServerInner;
 use super::socket::{DisconnectReason, Socket, frames_of};
@@ -169,13 +170,24 @@ impl EngineHandler {
         };
         match (packet.kind(), socket) {
             (PacketType::Connect, None) if !connecting => {
-                let mut inner = lock(conn);
-                inner.connecting.reserve_exact(1);
-                inner.connecting.push(nsp.clone());
                 let auth = match packet.into_payload().map(Payload::into_value) {
                     Some(Ok(v)) => v,
                     _ => Value::Object(Map::new()),
                 };
+                // A namespace that exists and has no middleware has nothing to wait for: the
+                // socket connects here, without a task of its own.
+                if let Some(found) = self.server.namespace(&nsp)
+                    && found.middlewares().is_empty()
+                {
+                    if let Some(socket) = new_socket(conn, &found, &nsp, auth) {
+                        join(&self.server, conn, found, &nsp, socket);
+                    }
+                    return;
+                }
+                let mut inner = lock(conn);
+                inner.connecting.reserve_exact(1);
+                inner.connecting.push(nsp.clone());
+                drop(inner);
                 let server = Arc::clone(&self.server);
                 let conn = Arc::clone(conn);
                 tokio::spawn(async move { connect(server, conn, nsp, auth).await });
@@ -200,36 +212,61 @@ fn send_packet(server: &ServerInner, conn: &EngineSocket, packet: &Packet) {
 }
 
 async fn connect(server: Arc<ServerInner>, conn: Arc<EngineSocket>, name: SmolStr, auth: Value) {
-    let done_connecting = |conn: &EngineSocket| lock(conn).done_connecting(&name);
     let Some(nsp) = server.resolve_namespace(&name, &auth).await else {
-        done_connecting(&conn);
+        lock(&conn).done_connecting(&name);
         let reply = Packet::connect_error(name.clone(), "Invalid namespace", None);
         send_packet(&server, &conn, &reply);
         return;
     };
-    let Ok(id) = Sid::generate() else {
-        done_connecting(&conn);
-        conn.close();
+    let Some(socket) = new_socket(&conn, &nsp, &name, auth) else {
         return;
     };
-    let handshake = Handshake::new(Arc::clone(conn.request()), auth);
-    let socket = Arc::new(Socket::new(
-        id,
-        Arc::clone(&nsp),
-        Arc::clone(&conn),
-        handshake,
-    ));
     for middleware in nsp.middlewares() {
         if let Err(refusal) = middleware(Arc::clone(&socket)).await {
-            done_connecting(&conn);
+            lock(&conn).done_connecting(&name);
             let reply = Packet::connect_error(name.clone(), refusal.message, refusal.data);
             send_packet(&server, &conn, &reply);
             return;
         }
     }
+    join(&server, &conn, nsp, &name, socket);
+}
+
+/// The socket a CONNECT to `nsp` makes, before its middlewares; `None` (and the connection
+/// closed) if no id could be drawn.
+fn new_socket(
+    conn: &Arc<EngineSocket>,
+    nsp: &Arc<Namespace>,
+    name: &str,
+    auth: Value,
+) -> Option<Arc<Socket>> {
+    let Ok(id) = Sid::generate() else {
+        lock(conn).done_connecting(name);
+        conn.close();
+        return None;
+    };
+    let handshake = Handshake::new(Arc::clone(conn.request()), auth);
+    Some(Arc::new(Socket::new(
+        id,
+        Arc::clone(nsp),
+        Arc::clone(conn),
+        handshake,
+    )))
+}
+
+/// Connects a socket its middlewares let through: into the connection, the namespace and the
+/// room of its id, then the connection handlers, then the CONNECT reply.
+fn join(
+    server: &ServerInner,
+    conn: &Arc<EngineSocket>,
+    nsp: Arc<Namespace>,
+    name: &SmolStr,
+    socket: Arc<Socket>,
+) {
+    let id = socket.id();
     let lease = {
-        let mut inner = lock(&conn);
-        inner.done_connecting(&name);
+        let mut inner = lock(conn);
+        inner.done_connecting(name);
         if !conn.is_open() {
             return;
         }

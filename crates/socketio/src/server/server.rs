@@ -37,7 +37,7 @@ pub(crate) struct ServerInner {
 }
 
 impl ServerInner {
-    fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+    pub(crate) fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
         self.namespaces
             .read()
             .unwrap_or_else(|e| e.into_inner())
