@@ -17,14 +17,25 @@ pub(crate) fn open_json(
     ping_timeout_ms: u128,
     max_payload: usize,
 ) -> String {
-    let upgrades = upgrades
-        .iter()
-        .map(|u| format!("\"{u}\""))
-        .collect::<Vec<_>>()
-        .join(",");
-    format!(
-        "{{\"sid\":\"{sid}\",\"upgrades\":[{upgrades}],\"pingInterval\":{ping_interval_ms},\"pingTimeout\":{ping_timeout_ms},\"maxPayload\":{max_payload}}}"
-    )
+    use std::fmt::Write as _;
+    // Written in one buffer of the right size: once per session, on the handshake's path.
+    let mut json = String::with_capacity(128);
+    json.push_str("{\"sid\":\"");
+    json.push_str(sid.as_str());
+    json.push_str("\",\"upgrades\":[");
+    for (i, upgrade) in upgrades.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push('"');
+        json.push_str(upgrade);
+        json.push('"');
+    }
+    let _ = write!(
+        json,
+        "],\"pingInterval\":{ping_interval_ms},\"pingTimeout\":{ping_timeout_ms},\"maxPayload\":{max_payload}}}"
+    );
+    json
 }
 
 /// Creates, registers and announces a session; its open packet is queued.

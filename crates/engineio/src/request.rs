@@ -54,7 +54,15 @@ impl RequestInfo {
             head.extend_from_slice(value.as_bytes());
             head.push(b'\n');
         }
-        let uri = Uri::try_from(req.uri().to_string()).unwrap_or_else(|_| req.uri().clone());
+        let src = req.uri();
+        let uri = match (src.scheme(), src.path_and_query()) {
+            // The usual form, a path and a query: copied as it is, not written out again.
+            (None, Some(path)) => {
+                Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(path.as_str().as_bytes()))
+            }
+            _ => Uri::try_from(src.to_string()),
+        }
+        .unwrap_or_else(|_| src.clone());
         RequestInfo {
             method: req.method().clone(),
             uri,
@@ -172,6 +180,21 @@ mod tests {
         assert_eq!(info.header("x-none"), None);
         assert_eq!(info.uri, *req.uri());
         assert_eq!(info.query("x").as_deref(), Some(" y"));
+    }
+
+    #[test]
+    fn the_uri_is_copied_in_every_form() {
+        for uri in [
+            "/engine.io/?EIO=4&transport=polling",
+            "/engine.io/",
+            "http://127.0.0.1:3000/engine.io/?EIO=4&transport=polling",
+            "*",
+        ] {
+            let req = http::Request::builder().uri(uri).body(()).unwrap();
+            let info = RequestInfo::from_request(&req);
+            assert_eq!(info.uri, *req.uri(), "{uri}");
+            assert_eq!(info.uri.to_string(), uri);
+        }
     }
 
     #[test]

@@ -27,14 +27,17 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Whether the request is a valid WebSocket upgrade (RFC 6455 §4.2.1). A request without
 /// the `Upgrade` or `Sec-WebSocket-Key` headers is refused, never half-handled.
 pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
-    let has_token = |name: header::HeaderName, token: &str| {
+    let has_token = |name: header::HeaderName, token: &[u8]| {
         headers.get_all(name).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            // Most requests send the token alone; a list is split on commas.
+            v.as_bytes().eq_ignore_ascii_case(token)
+                || v.as_bytes()
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
         })
     };
-    has_token(header::UPGRADE, "websocket")
-        && has_token(header::CONNECTION, "upgrade")
+    has_token(header::UPGRADE, b"websocket")
+        && has_token(header::CONNECTION, b"upgrade")
         && headers
             .get(header::SEC_WEBSOCKET_VERSION)
             .is_some_and(|v| v.as_bytes() == b"13")
@@ -318,5 +321,55 @@ fn as_ws_out(frame: Frame, supports_binary: bool, write: impl FnOnce(WsOut<'_>))
             let encoded = BASE64.encode(&data);
             write(WsOut::TextPrefixed(b'b', encoded.as_bytes()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn upgrade_requests_are_recognized_in_the_forms_browsers_send() {
+        let with = |upgrade: &str, connection: &str| {
+            is_upgrade_request(&headers(&[
+                ("upgrade", upgrade),
+                ("connection", connection),
+                ("sec-websocket-version", "13"),
+                ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ]))
+        };
+        assert!(with("websocket", "Upgrade"));
+        assert!(with("WebSocket", "upgrade"));
+        // Firefox.
+        assert!(with("websocket", "keep-alive, Upgrade"));
+        assert!(with("websocket, h2c", "Upgrade ,keep-alive"));
+        assert!(!with("h2c", "Upgrade"));
+        assert!(!with("websocket", "keep-alive"));
+        assert!(!with("websockets", "upgrade"));
+        assert!(!with("websocket", "upgraded"));
+        let no_key = headers(&[
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+            ("sec-websocket-version", "13"),
+        ]);
+        assert!(!is_upgrade_request(&no_key));
+        let old_version = headers(&[
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+            ("sec-websocket-version", "8"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ]);
+        assert!(!is_upgrade_request(&old_version));
     }
 }
