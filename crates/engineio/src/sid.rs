@@ -86,9 +86,7 @@ impl Sid {
         // Only ASCII is ever stored, so this cannot fail.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
-}
 
-impl Sid {
     /// The id's bytes folded into one word: every byte counts, and equal ids fold equal.
     fn folded(&self) -> u64 {
         let [

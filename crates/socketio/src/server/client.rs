@@ -177,7 +177,7 @@ impl EngineHandler {
                 // A namespace that exists and has no middleware has nothing to wait for: the
                 // socket connects here, without a task of its own.
                 if let Some(found) = self.server.namespace(&nsp)
-                    && found.middlewares().is_empty()
+                    && !found.has_middlewares()
                 {
                     if let Some(socket) = new_socket(conn, &found, &nsp, auth) {
                         join(&self.server, conn, found, &nsp, socket);

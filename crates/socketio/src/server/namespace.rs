@@ -148,6 +148,14 @@ impl Hooks {
             .clone()
     }
 
+    fn has_middlewares(&self) -> bool {
+        !self
+            .middlewares
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     fn connection(&self) -> Vec<ConnectionHandler> {
         self.connection
             .read()
@@ -242,6 +250,14 @@ impl Namespace {
         F: Fn(&Arc<Socket>) + Send + Sync + 'static,
     {
         self.hooks.add_connection(handler);
+    }
+
+    /// Whether a socket connecting here passes through middlewares (its parent's or its own).
+    pub(crate) fn has_middlewares(&self) -> bool {
+        self.parent
+            .as_ref()
+            .is_some_and(|p| p.hooks.has_middlewares())
+            || self.hooks.has_middlewares()
     }
 
     pub(crate) fn middlewares(&self) -> Vec<Middleware> {
